@@ -1,0 +1,124 @@
+/**
+ * Reads the stack configuration from Pulumi and hands it to the pure schema. This is the only module that reads
+ * `pulumi.Config`; everything downstream takes the typed model it returns.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  AgentSecretValues,
+  ConfigError,
+  ParsedStackConfig,
+  RawStackConfig,
+  StackConfig,
+  TOP_LEVEL_KEYS,
+  parseStackConfig,
+} from "./schema";
+
+/** Secret inputs, each wrapped in pulumi.secret so they stay encrypted in state and masked in output. */
+export interface StackSecrets {
+  /** root@pam's password for the Proxmox provider. */
+  proxmoxPassword?: pulumi.Output<string>;
+  /** Per-agent secret values (plain strings are validated, then wrapped). */
+  agents: Record<string, SecretAgentValues>;
+}
+
+/** An agent's secrets as Pulumi secrets. */
+export type SecretAgentValues = {
+  [K in Exclude<keyof AgentSecretValues, "env">]?: pulumi.Output<string>;
+} & { env: Record<string, pulumi.Output<string>> };
+
+/** What `index.ts` gets: the validated model and its secrets. */
+export interface LoadedStackConfig {
+  config: StackConfig;
+  secrets: StackSecrets;
+}
+
+/** Where the process looks for things a user may have set outside this project's namespace. */
+export interface Environment {
+  env: NodeJS.ProcessEnv;
+  projectDir: string;
+}
+
+/**
+ * Reads, validates and defaults the stack config. Throws ConfigError (naming every bad key path) before any
+ * resource is registered. Warnings are logged at preview.
+ */
+export function loadStackConfig(environment: Environment = { env: process.env, projectDir: process.cwd() }): LoadedStackConfig {
+  const cfg = new pulumi.Config();
+  const raw: RawStackConfig = {};
+  for (const key of TOP_LEVEL_KEYS) {
+    // getObject JSON-parses structured values; plain strings (proxmoxPassword) come through get. Reading a
+    // secret key synchronously yields its plaintext, which is validated here and wrapped in pulumi.secret below.
+    const text = cfg.get(key);
+    if (text === undefined) continue;
+    raw[key] = key === "proxmoxPassword" ? text : cfg.getObject(key);
+  }
+
+  const tokenProblems = apiTokenProblems(environment.env, new pulumi.Config("proxmoxve"));
+  if (tokenProblems.length > 0) throw new ConfigError(tokenProblems);
+  for (const secretKey of ["proxmoxPassword", "agentSecrets"] as const) {
+    if (raw[secretKey] !== undefined && !isSecretConfig(secretKey)) {
+      throw new ConfigError([
+        `${secretKey}: is stored in plain text in the stack file. Remove it and set it again with --secret, e.g. ` +
+          (secretKey === "proxmoxPassword"
+            ? "pulumi config set --secret proxmoxPassword"
+            : "pulumi config set --secret --path 'agentSecrets.<agent>.llmApiKey' <value>"),
+      ]);
+    }
+  }
+
+  const parsed = parseStackConfig(raw, {
+    readFile: (relative) => {
+      const resolved = path.resolve(environment.projectDir, relative);
+      if (!resolved.startsWith(path.resolve(environment.projectDir) + path.sep)) {
+        throw new Error("must stay inside the project directory");
+      }
+      return fs.readFileSync(resolved, "utf8");
+    },
+  });
+  for (const warning of parsed.warnings) void pulumi.log.warn(warning);
+  return { config: parsed.config, secrets: wrapSecrets(parsed) };
+}
+
+/** Problems when the stack or the environment would make the Proxmox provider use an API token. */
+export function apiTokenProblems(env: NodeJS.ProcessEnv, proxmoxveConfig: { get(key: string): string | undefined }): string[] {
+  const problems: string[] = [];
+  const why =
+    "Proxmox refuses bind mounts and the keyctl feature to every API token (even root@pam!token); this program needs " +
+    "root@pam with a password (proxmoxPassword). See the README, 'Proxmox credentials'.";
+  if (env.PROXMOX_VE_API_TOKEN) problems.push(`environment variable PROXMOX_VE_API_TOKEN: is set. ${why} Unset it.`);
+  if (proxmoxveConfig.get("apiToken") !== undefined) {
+    problems.push(`proxmoxve:apiToken: is set in the stack. ${why} Remove it with: pulumi config rm proxmoxve:apiToken`);
+  }
+  return problems;
+}
+
+/** Whether the stack stores `key` encrypted. The SDK's check is internal (not in its typings), so it is looked up
+ * defensively: if a future SDK drops it, the check is skipped rather than failing every deployment. */
+function isSecretConfig(key: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+  if (typeof runtime.isConfigSecret !== "function") return true;
+  return runtime.isConfigSecret(`${pulumi.getProject()}:${key}`);
+}
+
+function wrapSecrets(parsed: ParsedStackConfig): StackSecrets {
+  const agents: Record<string, SecretAgentValues> = {};
+  for (const [name, values] of Object.entries(parsed.secrets.agents)) {
+    const wrapped: SecretAgentValues = { env: {} };
+    for (const [key, value] of Object.entries(values)) {
+      if (key === "env") {
+        for (const [envName, envValue] of Object.entries(value as Record<string, string>)) {
+          wrapped.env[envName] = pulumi.secret(envValue);
+        }
+      } else if (typeof value === "string") {
+        (wrapped as Record<string, unknown>)[key] = pulumi.secret(value);
+      }
+    }
+    agents[name] = wrapped;
+  }
+  return {
+    proxmoxPassword: parsed.secrets.proxmoxPassword === undefined ? undefined : pulumi.secret(parsed.secrets.proxmoxPassword),
+    agents,
+  };
+}

@@ -1,0 +1,10 @@
+/** Unit, program (Pulumi mocks) and template tests. The system tier has its own config in tests/system. */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/tests"],
+  testMatch: ["<rootDir>/tests/{unit,program,templates}/**/*.test.ts"],
+  // Pulumi keeps process-wide globals; jest 30 would otherwise warn that it "soft deleted" them.
+  testEnvironmentOptions: { globalsCleanup: "off" },
+  testTimeout: 60000,
+};
