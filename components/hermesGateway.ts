@@ -1,0 +1,155 @@
+/**
+ * HermesGateway: one hermes gateway container per agent (hermes' Docker guide: one container per profile, never
+ * two on one data directory), on any Docker host reachable over SSH: a HermesLxc or an existing host.
+ *
+ * What each kind of change costs (the README's "what persists across what" table is tested against this):
+ * - settings, secrets, documents: the files step rewrites /opt/data and restarts the same container;
+ * - image, ports, mounts, limits: the container is re-created; /opt/data and the bulk mounts are untouched;
+ * - nothing here touches the LXC.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
+import type { AgentConfig } from "./config/schema";
+import type { SecretAgentValues } from "./config/loadStackConfig";
+import { agentFilesPayload } from "./lib/agentPayload";
+import { gatewayContainerSpec } from "./lib/gatewaySpec";
+import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
+import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
+
+/** Inputs of a HermesGateway. */
+export interface HermesGatewayArgs {
+  /** The agent's validated settings. */
+  agent: AgentConfig;
+  /** The agent's secrets (LLM key, bot tokens, ...), as Pulumi secrets. */
+  secrets: SecretAgentValues;
+  /** The Docker host, with its pinned SSH host key. */
+  target: SshTarget;
+  /** How to authenticate over SSH. */
+  auth: SshAuth;
+  /** Docker provider for that host. */
+  dockerProvider: docker.Provider;
+  /** Rotation settings of the container's json-file log. */
+  log: { maxSize: string; maxFile: number };
+  /** Steps that must finish first (Docker installed). */
+  hostReady: pulumi.Input<pulumi.Resource>[];
+  /** The agent's data directory as the Proxmox node sees it (for outputs), when known. */
+  hostDataPath?: string;
+}
+
+/** The gateway of one agent. */
+export class HermesGateway extends pulumi.ComponentResource {
+  /** The gateway container. */
+  public readonly container: docker.Container;
+  /** Container name inside the Docker host. */
+  public readonly containerName: string;
+  /** The agent's /opt/data on the Docker host. */
+  public readonly dataDir: string;
+  /** The agent's /opt/data on the Proxmox node (for LXC targets). */
+  public readonly hostDataPath: string;
+  /** How to read the gateway's logs. */
+  public readonly logsCommand: string;
+
+  constructor(name: string, args: HermesGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hermes-lxc:index:HermesGateway", name, {}, opts);
+    const agent = args.agent;
+    const connection = sshConnection(args.target, args.auth);
+    const dockerOpts = { parent: this, provider: args.dockerProvider };
+
+    // The payload carries .env and auth.json: build it only from inside an apply over the secrets, and mark it
+    // secret explicitly (an agent with no secrets configured would otherwise produce a plain Output).
+    const secretEntries = Object.entries(args.secrets).filter(([k]) => k !== "env") as Array<[string, pulumi.Output<string>]>;
+    const envEntries = Object.entries(args.secrets.env);
+    const payload = pulumi.secret(
+      pulumi
+        .all([pulumi.all(Object.fromEntries(secretEntries)), pulumi.all(Object.fromEntries(envEntries))])
+        .apply(([plain, env]) => agentFilesPayload(agent, { ...plain, env })),
+    );
+    // Digest of the payload, to re-run the health check after the files step restarted the gateway. Secret too:
+    // a bare hash of a short secret can be guessed offline.
+    const payloadDigest = pulumi.secret(payload.apply((p) => crypto.createHash("sha256").update(p).digest("hex")));
+
+    const files = new command.remote.Command(
+      `${name}-files`,
+      {
+        connection,
+        create: renderRemoteCommand("write-agent-files", readTemplate("write-agent-files.sh"), {
+          AGENT_NAME: agent.name,
+          AGENT_DIR: agent.dataDir,
+          OWNER_UID: agent.gatewayIds.uid,
+          OWNER_GID: agent.gatewayIds.gid,
+          CONTAINER_NAME: agent.containerName,
+          MANAGED: agent.managed,
+          MERGE_CONFIG_PY: readTemplate("merge-config.py"),
+          HERMES_WRAPPER_SH: readTemplate("hermes-wrapper.sh"),
+        }),
+        // Secrets travel on stdin only; output is secret and not logged.
+        stdin: payload,
+        logging: "none",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: args.hostReady, additionalSecretOutputs: ["stdout", "stderr"] },
+    );
+
+    const spec = gatewayContainerSpec(agent, args.log);
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      // keepLocally: a rollback to the previous tag must not need the registry, and another agent may use it.
+      { name: spec.image, keepLocally: true },
+      { ...dockerOpts, dependsOn: args.hostReady },
+    );
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: spec.name,
+        image: image.imageId,
+        command: spec.command,
+        envs: spec.envs,
+        volumes: spec.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath, readOnly: v.readOnly })),
+        ports: spec.ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: "tcp" })),
+        restart: spec.restart,
+        memory: spec.memoryMb,
+        cpus: spec.cpus,
+        shmSize: spec.shmSizeMb,
+        logDriver: spec.logDriver,
+        logOpts: spec.logOpts,
+        labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+        // The data lives in bind mounts; never let a re-creation remove anonymous volumes of the image either.
+        removeVolumes: false,
+        mustRun: true,
+      },
+      // Fixed name: the old container must be gone before the new one takes it.
+      { ...dockerOpts, dependsOn: [files], deleteBeforeReplace: true },
+    );
+
+    new command.remote.Command(
+      `${name}-health`,
+      {
+        connection,
+        create: renderRemoteCommand("wait-for-gateway", readTemplate("wait-for-gateway.sh"), {
+          CONTAINER_NAME: agent.containerName,
+          TIMEOUT_SECONDS: agent.healthTimeoutSeconds,
+          API_HEALTH_URL: agent.apiServer.enabled ? "http://127.0.0.1:8642/health" : "",
+          LOG_LINES: 50,
+        }),
+        // After every (re)start: a new container, or new files (which restarted it).
+        triggers: [this.container.id, payloadDigest],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [this.container, files] },
+    );
+
+    this.containerName = agent.containerName;
+    this.dataDir = agent.dataDir;
+    this.hostDataPath = args.hostDataPath ?? agent.dataDir;
+    this.logsCommand = `docker logs --tail 100 -f ${agent.containerName}`;
+    this.registerOutputs({
+      containerName: this.containerName,
+      dataDir: this.dataDir,
+      hostDataPath: this.hostDataPath,
+      logsCommand: this.logsCommand,
+    });
+  }
+}

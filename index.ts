@@ -1,0 +1,90 @@
+/**
+ * hermes-lxc: the hermes-agent gateway in unprivileged Proxmox VE containers.
+ *
+ * This file only wires: the stack config is read and validated first (bad config fails here, before any
+ * resource exists), then one HermesLxc per `lxcs` entry, one DockerEngine per existing `dockerHosts` entry,
+ * and one HermesGateway per agent on its host.
+ */
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import { loadStackConfig } from "./components/config/loadStackConfig";
+import { DockerEngine } from "./components/dockerEngine";
+import { HermesGateway } from "./components/hermesGateway";
+import { HermesLxc } from "./components/hermesLxc";
+import { expandHome, hostKeyAlias } from "./components/lib/knownHosts";
+import { SshAuth } from "./components/sshTarget";
+
+const { config, secrets } = loadStackConfig();
+
+const keyPath = config.ssh.privateKeyPath ? expandHome(config.ssh.privateKeyPath) : undefined;
+const auth: SshAuth = keyPath
+  ? { privateKey: pulumi.secret(fs.readFileSync(keyPath, "utf8")), privateKeyPath: keyPath }
+  : {};
+
+const proxmox =
+  config.lxcs.length > 0 && config.proxmox
+    ? new proxmoxve.Provider("proxmox", {
+        endpoint: config.proxmox.endpoint,
+        insecure: config.proxmox.insecure,
+        username: config.proxmox.username,
+        password: secrets.proxmoxPassword,
+      })
+    : undefined;
+
+const lxcs = new Map<string, HermesLxc>();
+for (const lxc of config.lxcs) {
+  lxcs.set(lxc.name, new HermesLxc(lxc.name, { lxc, provider: proxmox!, auth, knownHostsDir: config.ssh.knownHostsDir }));
+}
+
+const dockerHosts = new Map<string, DockerEngine>();
+for (const host of config.dockerHosts) {
+  const target = {
+    host: host.address,
+    port: host.port,
+    user: host.user,
+    hostKey: host.hostKey,
+    hostKeyAlias: hostKeyAlias(pulumi.getProject(), pulumi.getStack(), host.name),
+  };
+  const engine = new DockerEngine(host.name, { target, auth, docker: host.docker, knownHostsDir: config.ssh.knownHostsDir });
+  dockerHosts.set(host.name, engine);
+}
+
+const gateways = config.agents.map((agent) => {
+  const engine = agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.docker : dockerHosts.get(agent.target.name)!;
+  const lxc = config.lxcs.find((l) => agent.target.kind === "lxc" && l.name === agent.target.name);
+  return new HermesGateway(agent.name, {
+    agent,
+    secrets: secrets.agents[agent.name] ?? { env: {} },
+    target: engine.target,
+    auth,
+    dockerProvider: engine.provider,
+    log: engine.log,
+    hostReady: [engine.ready],
+    // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
+    hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
+  });
+});
+
+/** Per LXC: id, node, address, ssh command, host key fingerprint and the mount table. */
+export const containers = Object.fromEntries(
+  [...lxcs.entries()].map(([name, lxc]) => [
+    name,
+    {
+      vmId: lxc.vmId,
+      node: lxc.node,
+      address: lxc.address,
+      sshCommand: lxc.sshCommand,
+      hostKeyFingerprint: lxc.hostKeyFingerprint,
+      mounts: lxc.mounts,
+    },
+  ]),
+);
+
+/** Per agent: container name, data path on the host, and how to read the logs. */
+export const agents = Object.fromEntries(
+  gateways.map((g, i) => [
+    config.agents[i].name,
+    { containerName: g.containerName, hostDataPath: g.hostDataPath, logs: g.logsCommand },
+  ]),
+);
