@@ -624,7 +624,7 @@ export interface ParseOptions {
 export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): ParsedStackConfig {
   const result = stackSchema.safeParse(stripUndefined(raw));
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+    throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`));
   }
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -636,6 +636,12 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
     secrets: { proxmoxPassword: parsed.proxmoxPassword, agents: parsed.agentSecrets },
     warnings,
   };
+}
+
+/** zod reports a bad record key as "Invalid key in record" and keeps the reason in a nested issue. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key" && issue.issues.length > 0) return `invalid name: ${issue.issues[0].message}`;
+  return issue.message;
 }
 
 function stripUndefined(raw: RawStackConfig): Record<string, unknown> {

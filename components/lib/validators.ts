@@ -100,7 +100,7 @@ export function ipv4CidrProblem(cidr: string): string | undefined {
   const host = ipv4ToInt(m[1]);
   if (prefix <= 30) {
     if ((host & ~mask) >>> 0 === 0) return "is the network address of its subnet, not a host address";
-    if ((host | ~mask) >>> 0 === 0xffffffff) return "is the broadcast address of its subnet";
+    if ((host | mask) >>> 0 === 0xffffffff) return "is the broadcast address of its subnet";
   }
   return undefined;
 }

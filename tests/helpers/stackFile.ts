@@ -1,0 +1,42 @@
+/** Test helpers: load a Pulumi.<stack>.yaml into the raw shape the config model takes. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import type { RawStackConfig } from "../../components/config/schema";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** The `hermes-lxc:*` keys of a stack file, namespace stripped. */
+export function loadStackFile(stack: string): RawStackConfig {
+  const doc = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc.config)) {
+    if (key.startsWith("hermes-lxc:")) raw[key.slice("hermes-lxc:".length)] = value;
+  }
+  return raw as RawStackConfig;
+}
+
+/** Deep copy, so each test can mutate its own stack. */
+export function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+/** Canary secrets: distinctive values that tests search for in places secrets must never appear. */
+export const CANARY = {
+  proxmoxPassword: "CANARY-proxmox-pw-7f3a",
+  llmApiKey: "CANARY-llm-key-91bd",
+  telegramBotToken: "123456:CANARY-telegram-token-c4e2",
+  extraEnv: "CANARY-github-token-55aa",
+};
+
+/** The homelab stack plus canary secrets, as `pulumi config set --secret` would provide them. */
+export function homelabWithSecrets(): RawStackConfig {
+  const raw = clone(loadStackFile("homelab"));
+  raw.proxmoxPassword = CANARY.proxmoxPassword;
+  raw.agentSecrets = {
+    hermes: { llmApiKey: CANARY.llmApiKey, telegramBotToken: CANARY.telegramBotToken, env: { GITHUB_TOKEN: CANARY.extraEnv } },
+  };
+  return raw;
+}
+
+export const readProjectFile = (relative: string) => fs.readFileSync(path.join(PROJECT_DIR, relative), "utf8");
