@@ -101,7 +101,7 @@ export class HermesGateway extends pulumi.ComponentResource {
     );
 
     this.container = new docker.Container(
-      `${name}-container`,
+      `${name}-gateway`,
       {
         name: spec.name,
         image: image.imageId,

@@ -134,7 +134,7 @@ export class HermesLxc extends pulumi.ComponentResource {
         ? { address: "dhcp" }
         : { address: lxc.network.ipv4.address, gateway: lxc.network.ipv4.gateway };
     this.container = new proxmoxve.ContainerLegacy(
-      `${name}-container`,
+      `${name}-ct`,
       {
         nodeName: lxc.node,
         vmId: lxc.vmId,
@@ -171,6 +171,8 @@ export class HermesLxc extends pulumi.ComponentResource {
         ],
         startOnBoot: lxc.startOnBoot,
         started: true,
+        // Proxmox's own flag too: it also stops a `pct destroy` or a click in the web UI.
+        protection: lxc.protect,
       },
       {
         ...providerOpts,

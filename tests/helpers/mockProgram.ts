@@ -1,0 +1,153 @@
+/**
+ * Runs index.ts under Pulumi mocks with a given stack config and records every resource it registers.
+ *
+ * What mocks can prove: resource types, names, counts, inputs and which inputs are secret. What they cannot:
+ * ordering at deploy time, parentage, URNs and resource options such as `protect` (the mock monitor does not
+ * see options); those are exercised by `pulumi preview` against a real stack.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { RawStackConfig } from "../../components/config/schema";
+
+/** Pulumi's marker for a secret value in serialized inputs. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** One registered resource. */
+export interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider?: string;
+}
+
+/** Result of a mocked run. */
+export interface MockRun {
+  resources: Recorded[];
+  outputs: Record<string, unknown>;
+  knownHostsDir: string;
+  privateKey: string;
+}
+
+/** A throwaway client key so that index.ts can read ssh.privateKeyPath. */
+function clientKey(): { path: string; content: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-key-"));
+  const file = path.join(dir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+  return { path: file, content: fs.readFileSync(file, "utf8") };
+}
+
+/** A valid host key the mocked readiness step "reads through the node". */
+export const CONTAINER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
+
+/** Removes secret envelopes, replacing them with a marker, so what remains is exactly the plaintext part. */
+export function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG] !== undefined) return "[secret]";
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, withoutSecrets(v)]));
+  }
+  return value;
+}
+
+/** Unwraps secret envelopes, keeping their values. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG] !== undefined) return unwrapSecrets(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** True when the value is a secret envelope. */
+export function isSecretEnvelope(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
+}
+
+/**
+ * Loads index.ts in a fresh module registry with `raw` as the stack config (secrets marked secret, as
+ * `pulumi config set --secret` would), and returns what it registered.
+ */
+export async function runProgram(raw: RawStackConfig, options: { preview?: boolean } = {}): Promise<MockRun> {
+  jest.resetModules();
+  const pulumi = await import("@pulumi/pulumi");
+  const key = clientKey();
+  const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
+  const stack: Record<string, unknown> = { ...raw, ssh: { ...(raw.ssh as object), privateKeyPath: key.path, knownHostsDir } };
+
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(stack)) {
+    if (v !== undefined) config[`hermes-lxc:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  pulumi.runtime.setAllConfig(config, ["hermes-lxc:proxmoxPassword", "hermes-lxc:agentSecrets"]);
+
+  const resources: Recorded[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "command:remote:Command") {
+          state.stdout = args.name.endsWith("-ready") ? `address=10.1.10.57\nhost_key=${CONTAINER_HOST_KEY}\n` : "";
+          state.stderr = "";
+        }
+        if (args.type === "proxmoxve:index/containerLegacy:ContainerLegacy") state.ipv4 = {};
+        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "hermes-lxc",
+    "homelab",
+    options.preview ?? false,
+  );
+
+  const program = (await import("../../index")) as Record<string, unknown>;
+  const outputs = (await resolveDeep(program, pulumi)) as Record<string, unknown>;
+  // Let registrations started inside applies settle.
+  await new Promise((r) => setTimeout(r, 50));
+  return { resources, outputs, knownHostsDir, privateKey: key.content };
+}
+
+async function resolveDeep(value: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    const v = await new Promise<unknown>((resolve) => (value as import("@pulumi/pulumi").Output<unknown>).apply((x) => { resolve(x); return x; }));
+    return resolveDeep(v, pulumi);
+  }
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v, pulumi)));
+  if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v, pulumi)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+/** Resources of a type. */
+export function ofType(run: MockRun, type: string): Recorded[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+/** The one resource with this name. */
+export function named(run: MockRun, name: string): Recorded {
+  const found = run.resources.filter((r) => r.name === name);
+  if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`);
+  return found[0];
+}
+
+/** Types of the program's resources. */
+export const T = {
+  template: "proxmoxve:download/file:File",
+  container: "proxmoxve:index/containerLegacy:ContainerLegacy",
+  command: "command:remote:Command",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  dockerContainer: "docker:index/container:Container",
+  proxmoxProvider: "pulumi:providers:proxmoxve",
+  dockerProvider: "pulumi:providers:docker",
+  hermesLxc: "hermes-lxc:index:HermesLxc",
+  dockerEngine: "hermes-lxc:index:DockerEngine",
+  gateway: "hermes-lxc:index:HermesGateway",
+};
