@@ -6,6 +6,7 @@
  * see options); those are exercised by `pulumi preview` against a real stack.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,12 +31,17 @@ export interface MockRun {
   privateKey: string;
 }
 
-/** A throwaway client key so that index.ts can read ssh.privateKeyPath. */
+let cachedKey: { path: string; content: string } | undefined;
+let cachedKnownHostsDir: string | undefined;
+
+/** A throwaway client key so that index.ts can read ssh.privateKeyPath; one per process, so runs compare equal. */
 function clientKey(): { path: string; content: string } {
+  if (cachedKey) return cachedKey;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-key-"));
   const file = path.join(dir, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
-  return { path: file, content: fs.readFileSync(file, "utf8") };
+  cachedKey = { path: file, content: fs.readFileSync(file, "utf8") };
+  return cachedKey;
 }
 
 /** A valid host key the mocked readiness step "reads through the node". */
@@ -76,7 +82,8 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
   jest.resetModules();
   const pulumi = await import("@pulumi/pulumi");
   const key = clientKey();
-  const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
+  cachedKnownHostsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
+  const knownHostsDir = cachedKnownHostsDir;
   const stack: Record<string, unknown> = { ...raw, ssh: { ...(raw.ssh as object), privateKeyPath: key.path, knownHostsDir } };
 
   const config: Record<string, string> = {};
@@ -96,8 +103,17 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
           state.stderr = "";
         }
         if (args.type === "proxmoxve:index/containerLegacy:ContainerLegacy") state.ipv4 = {};
-        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.name}`;
-        return { id: `${args.name}-id`, state };
+        // Like Docker: the image id follows the image pulled, so a new tag gives the container a new image input.
+        if (args.type === "docker:index/remoteImage:RemoteImage") {
+          state.imageId = `sha256:${createHash("sha256").update(String(args.inputs.name)).digest("hex")}`;
+        }
+        // A gateway container re-created for a new image gets a new id, as Docker gives it; memory and restart
+        // policy are updated in place by the provider and keep it.
+        const id =
+          args.type === "docker:index/container:Container"
+            ? `${args.name}-${createHash("sha256").update(String(args.inputs.image)).digest("hex").slice(0, 12)}`
+            : `${args.name}-id`;
+        return { id, state };
       },
       call: (args) => args.inputs,
     },
