@@ -34,7 +34,10 @@ const proxmox =
 
 const lxcs = new Map<string, HermesLxc>();
 for (const lxc of config.lxcs) {
-  lxcs.set(lxc.name, new HermesLxc(lxc.name, { lxc, provider: proxmox!, auth, knownHostsDir: config.ssh.knownHostsDir }));
+  lxcs.set(
+    lxc.name,
+    new HermesLxc(lxc.name, { lxc, provider: proxmox!, auth, knownHostsDir: config.ssh.knownHostsDir }),
+  );
 }
 
 const dockerHosts = new Map<string, DockerEngine>();
@@ -46,12 +49,18 @@ for (const host of config.dockerHosts) {
     hostKey: host.hostKey,
     hostKeyAlias: hostKeyAlias(pulumi.getProject(), pulumi.getStack(), host.name),
   };
-  const engine = new DockerEngine(host.name, { target, auth, docker: host.docker, knownHostsDir: config.ssh.knownHostsDir });
+  const engine = new DockerEngine(host.name, {
+    target,
+    auth,
+    docker: host.docker,
+    knownHostsDir: config.ssh.knownHostsDir,
+  });
   dockerHosts.set(host.name, engine);
 }
 
 const gateways = config.agents.map((agent) => {
-  const engine = agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.docker : dockerHosts.get(agent.target.name)!;
+  const engine =
+    agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.docker : dockerHosts.get(agent.target.name)!;
   const lxc = config.lxcs.find((l) => agent.target.kind === "lxc" && l.name === agent.target.name);
   return new HermesGateway(agent.name, {
     agent,

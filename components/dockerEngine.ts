@@ -66,7 +66,9 @@ export class DockerEngine extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.readyLine = this.install ? this.install.stdout.apply((s) => s.trim().split("\n").pop() ?? "") : pulumi.output("");
+    this.readyLine = this.install
+      ? this.install.stdout.apply((s) => s.trim().split("\n").pop() ?? "")
+      : pulumi.output("");
 
     // Docker's ssh:// transport runs the OpenSSH client, which only trusts a known_hosts file; write the pinned
     // key there. The write happens while the program runs (preview included) so that the file exists on any
@@ -79,7 +81,9 @@ export class DockerEngine extends pulumi.ComponentResource {
       `${name}-docker`,
       {
         host: pulumi.interpolate`ssh://${args.target.user}@${args.target.host}:${args.target.port}`,
-        sshOpts: knownHostsFile.apply((file) => dockerSshOptions(file, args.target.hostKeyAlias, args.auth.privateKeyPath)),
+        sshOpts: knownHostsFile.apply((file) =>
+          dockerSshOptions(file, args.target.hostKeyAlias, args.auth.privateKeyPath),
+        ),
       },
       { parent: this, dependsOn: this.install ? [this.install] : [] },
     );

@@ -59,7 +59,9 @@ export class HermesGateway extends pulumi.ComponentResource {
 
     // The payload carries .env and auth.json: build it only from inside an apply over the secrets, and mark it
     // secret explicitly (an agent with no secrets configured would otherwise produce a plain Output).
-    const secretEntries = Object.entries(args.secrets).filter(([k]) => k !== "env") as Array<[string, pulumi.Output<string>]>;
+    const secretEntries = Object.entries(args.secrets).filter(([k]) => k !== "env") as Array<
+      [string, pulumi.Output<string>]
+    >;
     const envEntries = Object.entries(args.secrets.env);
     const payload = pulumi.secret(
       pulumi
@@ -68,7 +70,9 @@ export class HermesGateway extends pulumi.ComponentResource {
     );
     // Digest of the payload, to re-run the health check after the files step restarted the gateway. Secret too:
     // a bare hash of a short secret can be guessed offline.
-    const payloadDigest = pulumi.secret(payload.apply((p) => crypto.createHash("sha256").update(p).digest("hex")));
+    const payloadDigest = pulumi.secret(
+      payload.apply((p) => crypto.createHash("sha256").update(p).digest("hex")),
+    );
 
     const files = new command.remote.Command(
       `${name}-files`,
@@ -107,8 +111,17 @@ export class HermesGateway extends pulumi.ComponentResource {
         image: image.imageId,
         command: spec.command,
         envs: spec.envs,
-        volumes: spec.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath, readOnly: v.readOnly })),
-        ports: spec.ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: "tcp" })),
+        volumes: spec.volumes.map((v) => ({
+          hostPath: v.hostPath,
+          containerPath: v.containerPath,
+          readOnly: v.readOnly,
+        })),
+        ports: spec.ports.map((p) => ({
+          internal: p.internal,
+          external: p.external,
+          ip: p.ip,
+          protocol: "tcp",
+        })),
         restart: spec.restart,
         memory: spec.memoryMb,
         cpus: spec.cpus,

@@ -160,14 +160,24 @@ export class HermesLxc extends pulumi.ComponentResource {
           hostname: lxc.hostname,
           ipConfigs: [{ ipv4 }],
           ...(lxc.network.dnsServers.length > 0 || lxc.network.dnsDomain
-            ? { dns: { servers: lxc.network.dnsServers, ...(lxc.network.dnsDomain ? { domain: lxc.network.dnsDomain } : {}) } }
+            ? {
+                dns: {
+                  servers: lxc.network.dnsServers,
+                  ...(lxc.network.dnsDomain ? { domain: lxc.network.dnsDomain } : {}),
+                },
+              }
             : {}),
           userAccount: { keys: lxc.rootSshKeys },
         },
         // The state mount first (mp0), then the bulk disks in config order.
         mountPoints: [
           { volume: lxc.stateMount.hostPath, path: lxc.stateMount.containerPath, backup: false },
-          ...lxc.mounts.map((m) => ({ volume: m.hostPath, path: m.containerPath, readOnly: m.readOnly, backup: false })),
+          ...lxc.mounts.map((m) => ({
+            volume: m.hostPath,
+            path: m.containerPath,
+            readOnly: m.readOnly,
+            backup: false,
+          })),
         ],
         startOnBoot: lxc.startOnBoot,
         started: true,
@@ -227,7 +237,13 @@ export class HermesLxc extends pulumi.ComponentResource {
     this.hostKeyFingerprint = reachability.fingerprint;
 
     const alias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), name);
-    this.sshTarget = { host: this.address, port: 22, user: "root", hostKey: this.hostKey, hostKeyAlias: alias };
+    this.sshTarget = {
+      host: this.address,
+      port: 22,
+      user: "root",
+      hostKey: this.hostKey,
+      hostKeyAlias: alias,
+    };
     this.sshCommand = pulumi.interpolate`ssh -o HostKeyAlias=${alias} -o UserKnownHostsFile=${args.knownHostsDir}/${alias} root@${this.address}`;
 
     this.docker = new DockerEngine(
@@ -238,8 +254,16 @@ export class HermesLxc extends pulumi.ComponentResource {
 
     const ownerText = `${owner.uid}:${owner.gid}`;
     this.mounts = [
-      { hostPath: lxc.stateMount.hostPath, containerPath: lxc.stateMount.containerPath, hostOwner: ownerText },
-      ...lxc.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, hostOwner: ownerText })),
+      {
+        hostPath: lxc.stateMount.hostPath,
+        containerPath: lxc.stateMount.containerPath,
+        hostOwner: ownerText,
+      },
+      ...lxc.mounts.map((m) => ({
+        hostPath: m.hostPath,
+        containerPath: m.containerPath,
+        hostOwner: ownerText,
+      })),
     ];
 
     this.registerOutputs({

@@ -44,7 +44,9 @@ export interface Environment {
  * Reads, validates and defaults the stack config. Throws ConfigError (naming every bad key path) before any
  * resource is registered. Warnings are logged at preview.
  */
-export function loadStackConfig(environment: Environment = { env: process.env, projectDir: process.cwd() }): LoadedStackConfig {
+export function loadStackConfig(
+  environment: Environment = { env: process.env, projectDir: process.cwd() },
+): LoadedStackConfig {
   const cfg = new pulumi.Config();
   const raw: RawStackConfig = {};
   for (const key of TOP_LEVEL_KEYS) {
@@ -82,14 +84,20 @@ export function loadStackConfig(environment: Environment = { env: process.env, p
 }
 
 /** Problems when the stack or the environment would make the Proxmox provider use an API token. */
-export function apiTokenProblems(env: NodeJS.ProcessEnv, proxmoxveConfig: { get(key: string): string | undefined }): string[] {
+export function apiTokenProblems(
+  env: NodeJS.ProcessEnv,
+  proxmoxveConfig: { get(key: string): string | undefined },
+): string[] {
   const problems: string[] = [];
   const why =
     "Proxmox refuses bind mounts and the keyctl feature to every API token (even root@pam!token); this program needs " +
     "root@pam with a password (proxmoxPassword). See the README, 'Proxmox credentials'.";
-  if (env.PROXMOX_VE_API_TOKEN) problems.push(`environment variable PROXMOX_VE_API_TOKEN: is set. ${why} Unset it.`);
+  if (env.PROXMOX_VE_API_TOKEN)
+    problems.push(`environment variable PROXMOX_VE_API_TOKEN: is set. ${why} Unset it.`);
   if (proxmoxveConfig.get("apiToken") !== undefined) {
-    problems.push(`proxmoxve:apiToken: is set in the stack. ${why} Remove it with: pulumi config rm proxmoxve:apiToken`);
+    problems.push(
+      `proxmoxve:apiToken: is set in the stack. ${why} Remove it with: pulumi config rm proxmoxve:apiToken`,
+    );
   }
   return problems;
 }
@@ -118,7 +126,10 @@ function wrapSecrets(parsed: ParsedStackConfig): StackSecrets {
     agents[name] = wrapped;
   }
   return {
-    proxmoxPassword: parsed.secrets.proxmoxPassword === undefined ? undefined : pulumi.secret(parsed.secrets.proxmoxPassword),
+    proxmoxPassword:
+      parsed.secrets.proxmoxPassword === undefined
+        ? undefined
+        : pulumi.secret(parsed.secrets.proxmoxPassword),
     agents,
   };
 }

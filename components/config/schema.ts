@@ -59,9 +59,9 @@ const bool = z.preprocess(
 );
 
 /** A single-line string with no control characters. */
-const line = z
-  .string({ error: "must be a string" })
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { error: "must be a single line without control characters" });
+const line = z.string({ error: "must be a string" }).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), {
+  error: "must be a single line without control characters",
+});
 
 /** A string checked by one of the `*Problem` functions in validators.ts. */
 function checked(problem: (s: string) => string | undefined) {
@@ -71,9 +71,10 @@ function checked(problem: (s: string) => string | undefined) {
   });
 }
 
-const dnsLabel = z
-  .string({ error: "must be a string" })
-  .regex(DNS_LABEL, { error: "must be a lowercase DNS label: a-z, 0-9 and -, at most 63 characters, not starting or ending with -" });
+const dnsLabel = z.string({ error: "must be a string" }).regex(DNS_LABEL, {
+  error:
+    "must be a lowercase DNS label: a-z, 0-9 and -, at most 63 characters, not starting or ending with -",
+});
 
 const sshPublicKey = z.string({ error: "must be a string" }).superRefine((s, ctx) => {
   const parsed = parseSshPublicKey(s);
@@ -125,7 +126,10 @@ const proxmoxSchema = strictObject({
   /** API user. Bind mounts and keyctl are only allowed to root@pam with a password. */
   username: z.string({ error: "must be a string" }).default("root@pam"),
   /** The cluster's nodes that host an LXC, keyed by Proxmox node name. */
-  nodes: z.record(z.string().regex(NODE_NAME, { error: "node names must be hostnames (letters, digits, -)" }), nodeSchema),
+  nodes: z.record(
+    z.string().regex(NODE_NAME, { error: "node names must be hostnames (letters, digits, -)" }),
+    nodeSchema,
+  ),
 });
 
 const sshClientSchema = strictObject({
@@ -143,9 +147,9 @@ const sshClientSchema = strictObject({
 export const DEFAULT_DOCKER_CE_VERSION = "5:28.5.1-1~debian.12~bookworm";
 export const DEFAULT_CONTAINERD_VERSION = "1.7.28-1~debian.12~bookworm";
 
-const aptVersion = z
-  .string({ error: "must be a string" })
-  .regex(/^[A-Za-z0-9.+~:-]+$/, { error: "must be a Debian package version such as 5:28.5.1-1~debian.12~bookworm" });
+const aptVersion = z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9.+~:-]+$/, {
+  error: "must be a Debian package version such as 5:28.5.1-1~debian.12~bookworm",
+});
 
 const dockerSchema = strictObject({
   /** Install Docker on this host (false for a host where Docker is already managed). */
@@ -159,7 +163,10 @@ const dockerSchema = strictObject({
   /** Optional pinned docker.io version when source is debian. */
   dockerIoVersion: aptVersion.optional(),
   /** Per-container log size before rotation (the LXC rootfs is small). */
-  logMaxSize: z.string().regex(/^\d+[kmg]$/, { error: "must look like 10m" }).default("10m"),
+  logMaxSize: z
+    .string()
+    .regex(/^\d+[kmg]$/, { error: "must look like 10m" })
+    .default("10m"),
   /** Rotated log files kept per container. */
   logMaxFile: int(1, 100).default(3),
 });
@@ -171,23 +178,34 @@ const templateSchema = z.union(
   [
     strictObject({
       /** Download URL of a vztmpl archive. */
-      url: z.string().regex(/^https?:\/\/\S+\.tar\.(zst|gz|xz)$/, { error: "must be an http(s) URL of a .tar.zst/.tar.gz/.tar.xz template" }),
+      url: z.string().regex(/^https?:\/\/\S+\.tar\.(zst|gz|xz)$/, {
+        error: "must be an http(s) URL of a .tar.zst/.tar.gz/.tar.xz template",
+      }),
       /** Expected checksum of the archive. */
-      checksum: z.string().regex(/^[0-9a-f]{32,128}$/, { error: "must be a lowercase hex digest" }).optional(),
+      checksum: z
+        .string()
+        .regex(/^[0-9a-f]{32,128}$/, { error: "must be a lowercase hex digest" })
+        .optional(),
       /** Algorithm of `checksum`. */
       checksumAlgorithm: z.enum(["sha256", "sha512"]).default("sha512"),
       /** Datastore that holds templates. */
-      datastore: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { error: "must be a Proxmox storage id" }).default("local"),
+      datastore: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { error: "must be a Proxmox storage id" })
+        .default("local"),
     }),
     strictObject({
       /** An existing template volume, e.g. local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst. */
-      fileId: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*:vztmpl\/[A-Za-z0-9._+-]+$/, { error: "must look like local:vztmpl/<file>" }),
+      fileId: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*:vztmpl\/[A-Za-z0-9._+-]+$/, {
+        error: "must look like local:vztmpl/<file>",
+      }),
     }),
   ],
   { error: "must be either {url, checksum, ...} to download a template or {fileId} for an existing one" },
 );
 
-const DEFAULT_TEMPLATE_URL = "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
+const DEFAULT_TEMPLATE_URL =
+  "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
 
 const mountSchema = strictObject({
   /** Host directory (a dedicated subdirectory of a disk), prepared with the gateway's owner. */
@@ -215,7 +233,9 @@ const ipv4Schema = z.union(
 
 const networkSchema = strictObject({
   /** Linux bridge or SDN vnet. */
-  bridge: z.string().regex(BRIDGE_NAME, { error: "must be a bridge or vnet name (letters, digits, _ . -; at most 15 characters)" }),
+  bridge: z.string().regex(BRIDGE_NAME, {
+    error: "must be a bridge or vnet name (letters, digits, _ . -; at most 15 characters)",
+  }),
   /** 802.1Q VLAN tag. */
   vlanId: int(1, 4094).optional(),
   /** Fixed MAC address (keeps a DHCP reservation stable across re-creation). */
@@ -227,7 +247,10 @@ const networkSchema = strictObject({
   /** DNS servers; empty means the node's. */
   dnsServers: z.array(z.string().refine(isIpv4, { error: "must be an IPv4 address" })).default([]),
   /** DNS search domain. */
-  dnsDomain: z.string().refine((d) => !hostnameProblem(d), { error: "must be a DNS domain" }).optional(),
+  dnsDomain: z
+    .string()
+    .refine((d) => !hostnameProblem(d), { error: "must be a DNS domain" })
+    .optional(),
 });
 
 const rawLxcSchema = strictObject({
@@ -236,7 +259,11 @@ const rawLxcSchema = strictObject({
   apparmorUnconfined: bool.default(false),
   /** Further raw `lxc.<key>: <value>` lines the API cannot set. */
   extraLines: z
-    .array(z.string().regex(/^lxc\.[a-z0-9._]+: [^\r\n\0]+$/, { error: "must be one line of the form 'lxc.<key>: <value>'" }))
+    .array(
+      z.string().regex(/^lxc\.[a-z0-9._]+: [^\r\n\0]+$/, {
+        error: "must be one line of the form 'lxc.<key>: <value>'",
+      }),
+    )
     .default([]),
 });
 
@@ -257,7 +284,11 @@ const lxcSchema = strictObject({
   /** Proxmox notes field. */
   description: z.string().max(8192).default("hermes-agent gateway (managed by Pulumi: hermes-lxc)"),
   /** Template to create the container from. */
-  template: templateSchema.default({ url: DEFAULT_TEMPLATE_URL, checksumAlgorithm: "sha512", datastore: "local" }),
+  template: templateSchema.default({
+    url: DEFAULT_TEMPLATE_URL,
+    checksumAlgorithm: "sha512",
+    datastore: "local",
+  }),
   /** CPU cores. */
   cores: int(1, 128).default(2),
   /** Dedicated memory in MB (hermes needs at least 1 GB; Docker and the OS need some too). */
@@ -267,7 +298,10 @@ const lxcSchema = strictObject({
   /** Root filesystem: holds Docker images and the gateway container's writable layer. */
   rootfs: strictObject({
     /** Storage for the rootfs volume. */
-    datastore: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { error: "must be a Proxmox storage id" }).default("local-lvm"),
+    datastore: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { error: "must be a Proxmox storage id" })
+      .default("local-lvm"),
     /** Size in GB (the hermes image alone is several GB). */
     sizeGb: int(8, 65536, "GB").default(24),
   }).prefault({}),
@@ -278,7 +312,9 @@ const lxcSchema = strictObject({
   /** Proxmox tags (lowercase). */
   tags: z.array(checked(tagProblem)).default(["hermes", "pulumi"]),
   /** Public keys allowed to log in as root (the program's own key must be one of them). */
-  rootSshKeys: z.array(sshPublicKey).min(1, { error: "must list at least one key: the program connects as root over SSH" }),
+  rootSshKeys: z
+    .array(sshPublicKey)
+    .min(1, { error: "must list at least one key: the program connects as root over SSH" }),
   /** Protect the container from deletion (a replacement destroys its rootfs). */
   protect: bool.default(true),
   /** Uid/gid the gateway writes as. */
@@ -310,7 +346,10 @@ const dockerHostSchema = strictObject({
   /** sshd port. */
   port: int(1, 65535).default(22),
   /** SSH user; it must be able to use Docker and write dataRoot (root, in practice). */
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a Unix user name" }).default("root"),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a Unix user name" })
+    .default("root"),
   /** The host's pinned SSH host key. */
   hostKey: sshPublicKey,
   /** Directory holding one data directory per agent. */
@@ -333,7 +372,10 @@ const platformsSchema = strictObject({
     /** Let anyone talk to the bot (not recommended). */
     allowAllUsers: bool.default(false),
     /** Chat id for proactive messages. */
-    homeChannel: z.string().regex(/^-?\d{1,20}$/, { error: "must be a numeric chat id" }).optional(),
+    homeChannel: z
+      .string()
+      .regex(/^-?\d{1,20}$/, { error: "must be a numeric chat id" })
+      .optional(),
   }).optional(),
   discord: strictObject({
     /** Discord user ids allowed. */
@@ -349,7 +391,11 @@ const platformsSchema = strictObject({
   }).optional(),
   slack: strictObject({
     /** Slack member ids (U...) allowed. */
-    allowedUsers: z.array(z.string().regex(/^[UW][A-Z0-9]{2,20}$/, { error: "must be a Slack member id such as U012ABCDEF" })).default([]),
+    allowedUsers: z
+      .array(
+        z.string().regex(/^[UW][A-Z0-9]{2,20}$/, { error: "must be a Slack member id such as U012ABCDEF" }),
+      )
+      .default([]),
     /** Let anyone in the workspace talk to the bot (not recommended). */
     allowAllUsers: bool.default(false),
   }).optional(),
@@ -359,8 +405,13 @@ const mcpServerSchema = strictObject({
   command: line.optional(),
   args: z.array(line).default([]),
   env: z.record(envName, envValue).default({}),
-  url: z.string().regex(/^https?:\/\/\S+$/, { error: "must be an http(s) URL" }).optional(),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: "must be an HTTP header name" }), envValue).default({}),
+  url: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, { error: "must be an http(s) URL" })
+    .optional(),
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: "must be an HTTP header name" }), envValue)
+    .default({}),
   auth: z.literal("oauth").optional(),
   enabled: bool.default(true),
   timeout: int(1, 86400).optional(),
@@ -368,10 +419,13 @@ const mcpServerSchema = strictObject({
   tools: strictObject({ include: z.array(line).default([]), exclude: z.array(line).default([]) }).optional(),
 });
 
-const documentSchema = z.union([
-  strictObject({ /** Inline document text. */ text: z.string() }),
-  strictObject({ /** Path of a file, relative to the project directory. */ file: line }),
-], { error: "must be {text: ...} or {file: path}" });
+const documentSchema = z.union(
+  [
+    strictObject({ /** Inline document text. */ text: z.string() }),
+    strictObject({ /** Path of a file, relative to the project directory. */ file: line }),
+  ],
+  { error: "must be {text: ...} or {file: path}" },
+);
 
 const workspaceMountSchema = strictObject({
   /** Name of a mount of the LXC (lxcs.<lxc>.mounts[].name), or an absolute host path on a plain Docker host. */
@@ -388,17 +442,33 @@ const agentSchema = strictObject({
   /** Or: name of an existing Docker host (a key of dockerHosts). */
   dockerHost: dnsLabel.optional(),
   /** Image repository. */
-  image: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(\/[a-z0-9._-]+)*$/, { error: "must be an image repository such as nousresearch/hermes-agent" }).default("nousresearch/hermes-agent"),
+  image: z
+    .string()
+    .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(\/[a-z0-9._-]+)*$/, {
+      error: "must be an image repository such as nousresearch/hermes-agent",
+    })
+    .default("nousresearch/hermes-agent"),
   /** Pinned image tag (never a moving tag by default). */
-  imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be an image tag" }).default("0.21.3"),
+  imageTag: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be an image tag" })
+    .default("0.21.3"),
   /** Optional digest pin (sha256:...), which wins over what the tag points to. */
-  imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: "must look like sha256:<64 hex>" }).optional(),
+  imageDigest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, { error: "must look like sha256:<64 hex>" })
+    .optional(),
   /** The LLM endpoint (e.g. a LiteLLM proxy). */
   llm: strictObject({
     /** hermes provider; `custom` for any OpenAI-compatible endpoint. */
-    provider: z.string().regex(/^[a-z0-9-]+$/, { error: "must be a provider name such as custom" }).default("custom"),
+    provider: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, { error: "must be a provider name such as custom" })
+      .default("custom"),
     /** Base URL, without a trailing slash. */
-    baseUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*[^\s/])?$/, { error: "must be an http(s) URL without a trailing slash, e.g. http://10.1.10.22:4000/v1" }),
+    baseUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*[^\s/])?$/, {
+      error: "must be an http(s) URL without a trailing slash, e.g. http://10.1.10.22:4000/v1",
+    }),
     /** Model name as the endpoint exposes it. */
     model: line.refine((s) => s.length > 0, { error: "must not be empty" }),
     /** Name of the .env variable that carries the key (referenced from config.yaml as ${NAME}). */
@@ -411,11 +481,25 @@ const agentSchema = strictObject({
   /** Free-form hermes config.yaml settings (any key); they win over the typed keys above. */
   settings: z.record(z.string(), z.unknown()).default({}),
   /** MCP servers, merged into settings.mcp_servers by name. */
-  mcpServers: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "MCP server names may only contain letters, digits, _ and -" }), mcpServerSchema).default({}),
+  mcpServers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+        error: "MCP server names may only contain letters, digits, _ and -",
+      }),
+      mcpServerSchema,
+    )
+    .default({}),
   /** platform_toolsets for config.yaml. */
   platformToolsets: z.record(z.string().regex(/^[a-z0-9_]+$/), z.array(line)).default({}),
   /** Documents: SOUL.md goes to HERMES_HOME, every other file into the workspace. */
-  documents: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { error: "document names must be plain file names such as USER.md" }), documentSchema).default({}),
+  documents: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
+        error: "document names must be plain file names such as USER.md",
+      }),
+      documentSchema,
+    )
+    .default({}),
   /** Non-secret variables for .env (allow-lists, feature flags). Secrets go to agentSecrets. */
   environment: z.record(envName, envValue).default({}),
   /** Bulk mounts inside /opt/data; default: every mount of the LXC at /opt/data/workspace/<name>. */
@@ -423,7 +507,11 @@ const agentSchema = strictObject({
   /** Container memory limit in MB. */
   memoryMb: int(1024, 1048576, "MB").default(3072),
   /** Container CPU limit. */
-  cpus: z.union([z.number(), z.string()]).transform((v) => String(v)).pipe(z.string().regex(/^\d+(\.\d{1,2})?$/, { error: "must be a number of CPUs such as 2 or 1.5" })).default("2"),
+  cpus: z
+    .union([z.number(), z.string()])
+    .transform((v) => String(v))
+    .pipe(z.string().regex(/^\d+(\.\d{1,2})?$/, { error: "must be a number of CPUs such as 2 or 1.5" }))
+    .default("2"),
   /** Browser tools (Playwright/Chromium) need 1 GB of shared memory. */
   browserTools: bool.default(true),
   /** The OpenAI-compatible API server (port 8642); needs agentSecrets.<agent>.apiServerKey (16+ characters). */
@@ -432,7 +520,10 @@ const agentSchema = strictObject({
     /** Port published on the LXC. */
     port: int(1, 65535).default(8642),
     /** LXC address the port is published on. */
-    bind: z.string().refine(isIpv4, { error: "must be an IPv4 address such as 0.0.0.0 or 127.0.0.1" }).default("0.0.0.0"),
+    bind: z
+      .string()
+      .refine(isIpv4, { error: "must be an IPv4 address such as 0.0.0.0 or 127.0.0.1" })
+      .default("0.0.0.0"),
   }).prefault({}),
   /** The web dashboard (port 9119). */
   dashboard: strictObject({
@@ -440,9 +531,15 @@ const agentSchema = strictObject({
     /** Port published on the LXC. */
     port: int(1, 65535).default(9119),
     /** LXC address the port is published on; loopback unless basic auth is configured. */
-    bind: z.string().refine(isIpv4, { error: "must be an IPv4 address such as 127.0.0.1" }).default("127.0.0.1"),
+    bind: z
+      .string()
+      .refine(isIpv4, { error: "must be an IPv4 address such as 127.0.0.1" })
+      .default("127.0.0.1"),
     /** Basic-auth user; the password is agentSecrets.<agent>.dashboardPassword. */
-    basicAuthUser: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be a user name (letters, digits, . _ -)" }).optional(),
+    basicAuthUser: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be a user name (letters, digits, . _ -)" })
+      .optional(),
   }).prefault({}),
   /** HERMES_MANAGED and the .managed marker: hermes refuses config edits that would drift from the stack. */
   managed: bool.default(true),
@@ -486,9 +583,17 @@ export interface RawStackConfig {
 }
 
 /** Top-level keys, as declared in Pulumi.yaml. Tests check that the two agree. */
-export const TOP_LEVEL_KEYS = ["proxmox", "proxmoxPassword", "ssh", "lxcs", "dockerHosts", "agents", "agentSecrets"] as const;
+export const TOP_LEVEL_KEYS = [
+  "proxmox",
+  "proxmoxPassword",
+  "ssh",
+  "lxcs",
+  "dockerHosts",
+  "agents",
+  "agentSecrets",
+] as const;
 
-const stackSchema = strictObject({
+export const stackSchema = strictObject({
   proxmox: proxmoxSchema.optional(),
   proxmoxPassword: secretValue.optional(),
   ssh: sshClientSchema.prefault({}),
@@ -526,7 +631,16 @@ export interface LxcConfig extends Omit<ParsedLxc, "hostname" | "stateMount" | "
   /** Key in `lxcs`. */
   name: string;
   hostname: string;
-  template: { kind: "download"; url: string; checksum?: string; checksumAlgorithm: "sha256" | "sha512"; datastore: string; fileName: string } | { kind: "existing"; fileId: string };
+  template:
+    | {
+        kind: "download";
+        url: string;
+        checksum?: string;
+        checksumAlgorithm: "sha256" | "sha512";
+        datastore: string;
+        fileName: string;
+      }
+    | { kind: "existing"; fileId: string };
   stateMount: { hostPath: string; containerPath: string };
   mounts: LxcMountConfig[];
   /** The node entry this LXC lives on. */
@@ -555,7 +669,10 @@ export interface AgentDocument {
 }
 
 /** One agent, fully defaulted and resolved against its host. */
-export interface AgentConfig extends Omit<ParsedAgent, "lxc" | "dockerHost" | "workspaceMounts" | "documents"> {
+export interface AgentConfig extends Omit<
+  ParsedAgent,
+  "lxc" | "dockerHost" | "workspaceMounts" | "documents"
+> {
   /** Key in `agents`. */
   name: string;
   /** Where it runs. */
@@ -594,7 +711,9 @@ export interface StackConfig {
 /** Invalid configuration: every problem, one per line, each prefixed with its key path. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid stack configuration (nothing was deployed):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(
+      `Invalid stack configuration (nothing was deployed):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -640,7 +759,8 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
 
 /** zod reports a bad record key as "Invalid key in record" and keeps the reason in a nested issue. */
 function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_key" && issue.issues.length > 0) return `invalid name: ${issue.issues[0].message}`;
+  if (issue.code === "invalid_key" && issue.issues.length > 0)
+    return `invalid name: ${issue.issues[0].message}`;
   return issue.message;
 }
 
@@ -649,7 +769,12 @@ function stripUndefined(raw: RawStackConfig): Record<string, unknown> {
 }
 
 /** Cross-field rules and defaults that depend on other keys. */
-function resolveStack(parsed: ParsedStack, options: ParseOptions, problems: string[], warnings: string[]): StackConfig {
+function resolveStack(
+  parsed: ParsedStack,
+  options: ParseOptions,
+  problems: string[],
+  warnings: string[],
+): StackConfig {
   const lxcNames = Object.keys(parsed.lxcs).sort();
   if (lxcNames.length > 0 || Object.keys(parsed.agents).some((a) => parsed.agents[a].lxc)) {
     if (!parsed.proxmox) problems.push("proxmox: is required when lxcs are configured (endpoint, nodes)");
@@ -675,14 +800,23 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, problems: stri
   }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed, problems, warnings));
-  checkUnique(lxcs.map((l) => [`${l.node}/${l.vmId}`, `lxcs.${l.name}.vmId`]), "uses VMID already used by", problems);
-  checkUnique(lxcs.map((l) => [l.stateMount.hostPath, `lxcs.${l.name}.stateMount.hostPath`]), "uses the same host directory as", problems);
+  checkUnique(
+    lxcs.map((l) => [`${l.node}/${l.vmId}`, `lxcs.${l.name}.vmId`]),
+    "uses VMID already used by",
+    problems,
+  );
+  checkUnique(
+    lxcs.map((l) => [l.stateMount.hostPath, `lxcs.${l.name}.stateMount.hostPath`]),
+    "uses the same host directory as",
+    problems,
+  );
 
   const dockerHosts = Object.keys(parsed.dockerHosts)
     .sort()
     .map((name) => ({ ...parsed.dockerHosts[name], name }));
   for (const name of Object.keys(parsed.dockerHosts)) {
-    if (parsed.lxcs[name]) problems.push(`dockerHosts.${name}: the name is already used by lxcs.${name}; names must be unique`);
+    if (parsed.lxcs[name])
+      problems.push(`dockerHosts.${name}: the name is already used by lxcs.${name}; names must be unique`);
   }
 
   const agents = Object.keys(parsed.agents)
@@ -693,11 +827,19 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, problems: stri
     if (!parsed.agents[name]) problems.push(`agentSecrets.${name}: there is no agent '${name}' in agents`);
   }
   // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide).
-  checkUnique(agents.map((a) => [`${a.target.name}:${a.dataDir}`, `agents.${a.name}`]), "shares its data directory with", problems);
+  checkUnique(
+    agents.map((a) => [`${a.target.name}:${a.dataDir}`, `agents.${a.name}`]),
+    "shares its data directory with",
+    problems,
+  );
   checkUnique(
     agents.flatMap((a) => [
-      ...(a.apiServer.enabled ? [[`${a.target.name}:${a.apiServer.port}`, `agents.${a.name}.apiServer.port`] as [string, string]] : []),
-      ...(a.dashboard.enabled ? [[`${a.target.name}:${a.dashboard.port}`, `agents.${a.name}.dashboard.port`] as [string, string]] : []),
+      ...(a.apiServer.enabled
+        ? [[`${a.target.name}:${a.apiServer.port}`, `agents.${a.name}.apiServer.port`] as [string, string]]
+        : []),
+      ...(a.dashboard.enabled
+        ? [[`${a.target.name}:${a.dashboard.port}`, `agents.${a.name}.dashboard.port`] as [string, string]]
+        : []),
     ]),
     "publishes the same port on the same host as",
     problems,
@@ -715,31 +857,49 @@ function checkUnique(entries: Array<[string, string]>, verb: string, problems: s
   }
 }
 
-function resolveLxc(name: string, lxc: ParsedLxc, parsed: ParsedStack, problems: string[], warnings: string[]): LxcConfig {
+function resolveLxc(
+  name: string,
+  lxc: ParsedLxc,
+  parsed: ParsedStack,
+  problems: string[],
+  warnings: string[],
+): LxcConfig {
   const at = `lxcs.${name}`;
   const node = parsed.proxmox?.nodes[lxc.node];
   if (parsed.proxmox && !node) {
     const known = Object.keys(parsed.proxmox.nodes);
-    problems.push(`${at}.node: '${lxc.node}' is not in proxmox.nodes (known: ${known.length ? known.join(", ") : "none"})`);
+    problems.push(
+      `${at}.node: '${lxc.node}' is not in proxmox.nodes (known: ${known.length ? known.join(", ") : "none"})`,
+    );
   }
 
   const net = lxc.network;
   if (net.ipv4 !== "dhcp" && !ipv4InSubnet(net.ipv4.gateway, net.ipv4.address)) {
-    problems.push(`${at}.network.ipv4.gateway: ${net.ipv4.gateway} is not inside ${net.ipv4.address}'s subnet`);
+    problems.push(
+      `${at}.network.ipv4.gateway: ${net.ipv4.gateway} is not inside ${net.ipv4.address}'s subnet`,
+    );
   }
   if (net.ipv4 !== "dhcp" && net.ipv4.address.split("/")[0] === net.ipv4.gateway) {
     problems.push(`${at}.network.ipv4.gateway: must differ from the container's own address`);
   }
 
   const mounts: LxcMountConfig[] = lxc.mounts.map((m) => ({
-    name: m.name ?? m.containerPath.split("/").pop()!.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+    name:
+      m.name ??
+      m.containerPath
+        .split("/")
+        .pop()!
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-"),
     hostPath: m.hostPath,
     containerPath: m.containerPath,
     readOnly: m.readOnly,
   }));
   mounts.forEach((m, i) => {
     if (!DNS_LABEL.test(m.name)) {
-      problems.push(`${at}.mounts[${i}].name: the default name '${m.name}' derived from containerPath is not a DNS label; set name`);
+      problems.push(
+        `${at}.mounts[${i}].name: the default name '${m.name}' derived from containerPath is not a DNS label; set name`,
+      );
     }
   });
   const stateMount = {
@@ -769,7 +929,11 @@ function resolveLxc(name: string, lxc: ParsedLxc, parsed: ParsedStack, problems:
       }
     }
   }
-  checkUnique(mounts.map((m, i) => [m.name, `${at}.mounts[${i}].name`]), "has the same name as", problems);
+  checkUnique(
+    mounts.map((m, i) => [m.name, `${at}.mounts[${i}].name`]),
+    "has the same name as",
+    problems,
+  );
 
   const hostname = lxc.hostname ?? name;
   if (lxc.template && "url" in lxc.template && !lxc.template.checksum) {
@@ -779,7 +943,9 @@ function resolveLxc(name: string, lxc: ParsedLxc, parsed: ParsedStack, problems:
     );
   }
   if (lxc.rawConfig.apparmorUnconfined) {
-    warnings.push(`${at}.rawConfig.apparmorUnconfined is on: the container runs without AppArmor confinement.`);
+    warnings.push(
+      `${at}.rawConfig.apparmorUnconfined is on: the container runs without AppArmor confinement.`,
+    );
   }
   const template: LxcConfig["template"] =
     "fileId" in lxc.template
@@ -801,12 +967,35 @@ function resolveLxc(name: string, lxc: ParsedLxc, parsed: ParsedStack, problems:
 
 /** Variables the program writes itself; the stack must not set them through `environment` or secrets' `env`. */
 const RESERVED_ENV = [
-  "HERMES_UID", "HERMES_GID", "PUID", "PGID", "HERMES_HOME", "HERMES_MANAGED", "HOME",
-  "TELEGRAM_BOT_TOKEN", "TELEGRAM_ALLOWED_USERS", "TELEGRAM_ALLOW_ALL_USERS", "TELEGRAM_HOME_CHANNEL",
-  "DISCORD_BOT_TOKEN", "DISCORD_ALLOWED_USERS", "DISCORD_ALLOWED_ROLES", "DISCORD_ALLOWED_CHANNELS",
-  "DISCORD_ALLOW_ALL_USERS", "DISCORD_REQUIRE_MENTION", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_ALLOWED_USERS",
-  "SLACK_ALLOW_ALL_USERS", "API_SERVER_ENABLED", "API_SERVER_KEY", "API_SERVER_HOST", "API_SERVER_PORT",
-  "HERMES_DASHBOARD", "HERMES_DASHBOARD_HOST", "HERMES_DASHBOARD_PORT", "HERMES_DASHBOARD_BASIC_AUTH_USERNAME",
+  "HERMES_UID",
+  "HERMES_GID",
+  "PUID",
+  "PGID",
+  "HERMES_HOME",
+  "HERMES_MANAGED",
+  "HOME",
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_ALLOWED_USERS",
+  "TELEGRAM_ALLOW_ALL_USERS",
+  "TELEGRAM_HOME_CHANNEL",
+  "DISCORD_BOT_TOKEN",
+  "DISCORD_ALLOWED_USERS",
+  "DISCORD_ALLOWED_ROLES",
+  "DISCORD_ALLOWED_CHANNELS",
+  "DISCORD_ALLOW_ALL_USERS",
+  "DISCORD_REQUIRE_MENTION",
+  "SLACK_BOT_TOKEN",
+  "SLACK_APP_TOKEN",
+  "SLACK_ALLOWED_USERS",
+  "SLACK_ALLOW_ALL_USERS",
+  "API_SERVER_ENABLED",
+  "API_SERVER_KEY",
+  "API_SERVER_HOST",
+  "API_SERVER_PORT",
+  "HERMES_DASHBOARD",
+  "HERMES_DASHBOARD_HOST",
+  "HERMES_DASHBOARD_PORT",
+  "HERMES_DASHBOARD_BASIC_AUTH_USERNAME",
   "HERMES_DASHBOARD_BASIC_AUTH_PASSWORD",
 ];
 
@@ -832,7 +1021,10 @@ function resolveAgent(
     problems.push(`${at}: set exactly one of lxc (a key of lxcs) or dockerHost (a key of dockerHosts)`);
   } else if (agent.lxc !== undefined) {
     const lxc = lxcs.find((l) => l.name === agent.lxc);
-    if (!lxc) problems.push(`${at}.lxc: '${agent.lxc}' is not in lxcs (known: ${lxcs.map((l) => l.name).join(", ") || "none"})`);
+    if (!lxc)
+      problems.push(
+        `${at}.lxc: '${agent.lxc}' is not in lxcs (known: ${lxcs.map((l) => l.name).join(", ") || "none"})`,
+      );
     else {
       target = { kind: "lxc", name: lxc.name };
       dataRoot = lxc.stateMount.containerPath;
@@ -852,34 +1044,51 @@ function resolveAgent(
   // Bulk mounts: hermes' file tools only write under /opt/data, so every mount goes inside it.
   let workspaceMounts: WorkspaceMount[];
   if (agent.workspaceMounts === undefined) {
-    workspaceMounts = lxcMounts.map((m) => ({ source: m.containerPath, target: `/opt/data/workspace/${m.name}`, readOnly: m.readOnly }));
+    workspaceMounts = lxcMounts.map((m) => ({
+      source: m.containerPath,
+      target: `/opt/data/workspace/${m.name}`,
+      readOnly: m.readOnly,
+    }));
   } else {
     workspaceMounts = agent.workspaceMounts.map((wm, i) => {
       let source = wm.source;
       const mount = lxcMounts.find((m) => m.name === wm.source);
       if (target.kind === "lxc") {
         if (!mount) {
-          problems.push(`${at}.workspaceMounts[${i}].source: '${wm.source}' is not a mount name of lxcs.${target.name} (known: ${lxcMounts.map((m) => m.name).join(", ") || "none"})`);
+          problems.push(
+            `${at}.workspaceMounts[${i}].source: '${wm.source}' is not a mount name of lxcs.${target.name} (known: ${lxcMounts.map((m) => m.name).join(", ") || "none"})`,
+          );
         } else source = mount.containerPath;
       } else {
         const reason = absolutePathProblem(wm.source);
-        if (reason) problems.push(`${at}.workspaceMounts[${i}].source: on a Docker host this is a host path and ${reason}`);
+        if (reason)
+          problems.push(
+            `${at}.workspaceMounts[${i}].source: on a Docker host this is a host path and ${reason}`,
+          );
       }
       const defaultName = mount?.name ?? wm.source.split("/").pop() ?? "mount";
       const targetPath = wm.target ?? `/opt/data/workspace/${defaultName}`;
       if (!targetPath.startsWith("/opt/data/")) {
-        problems.push(`${at}.workspaceMounts[${i}].target: must be under /opt/data/ (hermes' file tools only write there), got ${targetPath}`);
+        problems.push(
+          `${at}.workspaceMounts[${i}].target: must be under /opt/data/ (hermes' file tools only write there), got ${targetPath}`,
+        );
       }
       return { source, target: targetPath, readOnly: wm.readOnly || (mount?.readOnly ?? false) };
     });
   }
-  checkUnique(workspaceMounts.map((m, i) => [m.target, `${at}.workspaceMounts[${i}].target`]), "uses the same target as", problems);
+  checkUnique(
+    workspaceMounts.map((m, i) => [m.target, `${at}.workspaceMounts[${i}].target`]),
+    "uses the same target as",
+    problems,
+  );
 
   // Platforms: tokens are secrets; hermes ignores every user until allow-listed or paired.
   const p = agent.platforms;
   const needSecret = (key: keyof AgentSecretValues, why: string) => {
     if (secrets[key] === undefined) {
-      problems.push(`agentSecrets.${name}.${key}: is required because ${why}. Set it with: pulumi config set --secret --path 'agentSecrets.${name}.${key}' <value>`);
+      problems.push(
+        `agentSecrets.${name}.${key}: is required because ${why}. Set it with: pulumi config set --secret --path 'agentSecrets.${name}.${key}' <value>`,
+      );
     }
   };
   if (p.telegram) needSecret("telegramBotToken", `${at}.platforms.telegram is enabled`);
@@ -888,10 +1097,14 @@ function resolveAgent(
     needSecret("slackBotToken", `${at}.platforms.slack is enabled (Socket Mode needs the xoxb- bot token)`);
     needSecret("slackAppToken", `${at}.platforms.slack is enabled (Socket Mode needs the xapp- app token)`);
   }
-  for (const [platform, cfg] of Object.entries(p) as Array<[string, { allowedUsers: string[]; allowAllUsers: boolean; allowedRoles?: string[] } | undefined]>) {
+  for (const [platform, cfg] of Object.entries(p) as Array<
+    [string, { allowedUsers: string[]; allowAllUsers: boolean; allowedRoles?: string[] } | undefined]
+  >) {
     if (!cfg) continue;
     if (cfg.allowAllUsers) {
-      warnings.push(`${at}.platforms.${platform}.allowAllUsers is on: anyone who finds the bot can use the agent and its tools.`);
+      warnings.push(
+        `${at}.platforms.${platform}.allowAllUsers is on: anyone who finds the bot can use the agent and its tools.`,
+      );
     } else if (cfg.allowedUsers.length === 0 && (cfg.allowedRoles ?? []).length === 0) {
       warnings.push(
         `${at}.platforms.${platform} has no allowedUsers: hermes ignores everyone until a user is paired. ` +
@@ -899,25 +1112,40 @@ function resolveAgent(
       );
     }
   }
-  const tokenFields: Array<keyof AgentSecretValues> = ["telegramBotToken", "discordBotToken", "slackBotToken", "slackAppToken"];
+  const tokenFields: Array<keyof AgentSecretValues> = [
+    "telegramBotToken",
+    "discordBotToken",
+    "slackBotToken",
+    "slackAppToken",
+  ];
   for (const f of tokenFields) {
     const v = secrets[f];
-    if (typeof v === "string" && v.length < 8) problems.push(`agentSecrets.${name}.${f}: is too short to be a real token (placeholder?)`);
+    if (typeof v === "string" && v.length < 8)
+      problems.push(`agentSecrets.${name}.${f}: is too short to be a real token (placeholder?)`);
   }
-  if (secrets.slackBotToken && !secrets.slackBotToken.startsWith("xoxb-")) problems.push(`agentSecrets.${name}.slackBotToken: must be the bot token starting with xoxb-`);
-  if (secrets.slackAppToken && !secrets.slackAppToken.startsWith("xapp-")) problems.push(`agentSecrets.${name}.slackAppToken: must be the app-level token starting with xapp-`);
+  if (secrets.slackBotToken && !secrets.slackBotToken.startsWith("xoxb-"))
+    problems.push(`agentSecrets.${name}.slackBotToken: must be the bot token starting with xoxb-`);
+  if (secrets.slackAppToken && !secrets.slackAppToken.startsWith("xapp-"))
+    problems.push(`agentSecrets.${name}.slackAppToken: must be the app-level token starting with xapp-`);
 
   if (agent.llm && secrets.llmApiKey === undefined) {
-    warnings.push(`${at}.llm is set but agentSecrets.${name}.llmApiKey is not: config.yaml will carry no api_key.`);
+    warnings.push(
+      `${at}.llm is set but agentSecrets.${name}.llmApiKey is not: config.yaml will carry no api_key.`,
+    );
   }
   if (secrets.llmApiKey !== undefined && !agent.llm) {
-    problems.push(`agentSecrets.${name}.llmApiKey: is set but ${at}.llm is not; configure the endpoint (baseUrl, model)`);
+    problems.push(
+      `agentSecrets.${name}.llmApiKey: is set but ${at}.llm is not; configure the endpoint (baseUrl, model)`,
+    );
   }
 
   // API server: a key of 16+ characters; dashboard: loopback unless basic auth.
   if (agent.apiServer.enabled) {
     if (secrets.apiServerKey === undefined) needSecret("apiServerKey", `${at}.apiServer.enabled is true`);
-    else if (secrets.apiServerKey.length < 16) problems.push(`agentSecrets.${name}.apiServerKey: must be at least 16 characters (generate one with: openssl rand -hex 32)`);
+    else if (secrets.apiServerKey.length < 16)
+      problems.push(
+        `agentSecrets.${name}.apiServerKey: must be at least 16 characters (generate one with: openssl rand -hex 32)`,
+      );
   }
   if (agent.dashboard.enabled) {
     const loopback = agent.dashboard.bind.startsWith("127.");
@@ -948,11 +1176,15 @@ function resolveAgent(
     else envSources.set(envName, where);
   };
   for (const key of Object.keys(agent.environment)) {
-    if (RESERVED_ENV.includes(key)) problems.push(`${at}.environment.${key}: is managed by the program; use the typed setting instead`);
+    if (RESERVED_ENV.includes(key))
+      problems.push(`${at}.environment.${key}: is managed by the program; use the typed setting instead`);
     claim(key, `${at}.environment.${key}`);
   }
   for (const key of Object.keys(secrets.env)) {
-    if (RESERVED_ENV.includes(key)) problems.push(`agentSecrets.${name}.env.${key}: is managed by the program; use the typed secret instead`);
+    if (RESERVED_ENV.includes(key))
+      problems.push(
+        `agentSecrets.${name}.env.${key}: is managed by the program; use the typed secret instead`,
+      );
     claim(key, `agentSecrets.${name}.env.${key}`);
   }
   if (agent.llm) claim(agent.llm.apiKeyEnv, `${at}.llm.apiKeyEnv`);
@@ -977,12 +1209,13 @@ function resolveAgent(
         continue;
       }
     }
-    if (content.includes("\0")) problems.push(`${at}.documents["${docName}"]: must be text (contains NUL bytes)`);
+    if (content.includes("\0"))
+      problems.push(`${at}.documents["${docName}"]: must be text (contains NUL bytes)`);
     documents.push({ path: docName === "SOUL.md" ? "SOUL.md" : `workspace/${docName}`, content });
   }
 
   const imageRef = `${agent.image}:${agent.imageTag}${agent.imageDigest ? `@${agent.imageDigest}` : ""}`;
-  const { lxc: _lxc, dockerHost: _dockerHost, workspaceMounts: _wm, documents: _docs, ...rest } = agent;
+  const { lxc: _lxc, dockerHost: _dockerHost, workspaceMounts: _wm, documents: _docs, ...rest } = agent; // the resolved forms replace them
   return {
     ...rest,
     name,

@@ -96,7 +96,8 @@ export function agentFiles(agent: AgentConfig, secrets: AgentSecretValues): Agen
       content: secrets.authJson,
     });
   }
-  for (const doc of agent.documents) files.push({ path: doc.path, mode: 0o640, policy: "replace", content: doc.content });
+  for (const doc of agent.documents)
+    files.push({ path: doc.path, mode: 0o640, policy: "replace", content: doc.content });
   return files;
 }
 

@@ -51,22 +51,32 @@ export interface GatewayContainerSpec {
 export const AGENT_LABEL = "hermes-lxc.agent";
 
 /** The container spec of an agent's gateway. */
-export function gatewayContainerSpec(agent: AgentConfig, log: { maxSize: string; maxFile: number }): GatewayContainerSpec {
+export function gatewayContainerSpec(
+  agent: AgentConfig,
+  log: { maxSize: string; maxFile: number },
+): GatewayContainerSpec {
   // HERMES_UID/GID, never --user: the image starts as root, fixes ownership of /opt/data, then drops to the
   // hermes user itself; `--user` makes its entrypoint refuse to start.
   const envs = [`HERMES_UID=${agent.gatewayIds.uid}`, `HERMES_GID=${agent.gatewayIds.gid}`];
   if (agent.managed) envs.push("HERMES_MANAGED=true");
   // The dashboard is an s6 service the image starts from the container environment, not from .env. It binds the
   // container's interface so Docker can publish it; hermes requires basic auth for that (enforced by the config).
-  if (agent.dashboard.enabled) envs.push("HERMES_DASHBOARD=1", "HERMES_DASHBOARD_HOST=0.0.0.0", "HERMES_DASHBOARD_PORT=9119");
+  if (agent.dashboard.enabled)
+    envs.push("HERMES_DASHBOARD=1", "HERMES_DASHBOARD_HOST=0.0.0.0", "HERMES_DASHBOARD_PORT=9119");
   const volumes: GatewayVolume[] = [
     { hostPath: agent.dataDir, containerPath: "/opt/data", readOnly: false },
-    ...agent.workspaceMounts.map((m) => ({ hostPath: m.source, containerPath: m.target, readOnly: m.readOnly })),
+    ...agent.workspaceMounts.map((m) => ({
+      hostPath: m.source,
+      containerPath: m.target,
+      readOnly: m.readOnly,
+    })),
   ];
   const ports: GatewayPort[] = [];
   // Messaging connectors are outbound only: nothing is published unless asked for.
-  if (agent.apiServer.enabled) ports.push({ internal: 8642, external: agent.apiServer.port, ip: agent.apiServer.bind });
-  if (agent.dashboard.enabled) ports.push({ internal: 9119, external: agent.dashboard.port, ip: agent.dashboard.bind });
+  if (agent.apiServer.enabled)
+    ports.push({ internal: 8642, external: agent.apiServer.port, ip: agent.apiServer.bind });
+  if (agent.dashboard.enabled)
+    ports.push({ internal: 9119, external: agent.dashboard.port, ip: agent.dashboard.bind });
   return {
     name: agent.containerName,
     image: agent.imageRef,

@@ -46,14 +46,22 @@ export function writeKnownHostsFile(dir: string, alias: string, hostKey: string)
  */
 export function dockerSshOptions(knownHostsFile: string, alias: string, privateKeyPath?: string): string[] {
   const opts = [
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${knownHostsFile}`,
-    "-o", `HostKeyAlias=${alias}`,
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=15",
-    "-o", "ControlMaster=auto",
-    "-o", `ControlPath=${path.join(path.dirname(knownHostsFile), "cm-%C")}`,
-    "-o", "ControlPersist=60",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsFile}`,
+    "-o",
+    `HostKeyAlias=${alias}`,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=15",
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${path.join(path.dirname(knownHostsFile), "cm-%C")}`,
+    "-o",
+    "ControlPersist=60",
   ];
   if (privateKeyPath) opts.push("-o", "IdentitiesOnly=yes", "-i", expandHome(privateKeyPath));
   return opts;

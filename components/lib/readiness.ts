@@ -23,7 +23,8 @@ export function parseReadiness(stdout: string): ContainerReachability {
   }
   const address = fields.get("address");
   const hostKeyLine = fields.get("host_key");
-  if (!address || !isIpv4(address)) throw new Error(`readiness output has no valid address= line: ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (!address || !isIpv4(address))
+    throw new Error(`readiness output has no valid address= line: ${JSON.stringify(stdout.slice(0, 200))}`);
   if (!hostKeyLine) throw new Error("readiness output has no host_key= line");
   const key = parseSshPublicKey(hostKeyLine);
   if (typeof key === "string") throw new Error(`readiness output's host key is invalid: ${key}`);

@@ -31,7 +31,11 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
  * `K1='v1' K2='v2' bash -c '<script>' <name>`: runs `scriptText` with `env` in its environment. Keys are emitted
  * in sorted order so the same inputs always give the same command (no spurious diffs).
  */
-export function renderRemoteCommand(scriptName: string, scriptText: string, env: Record<string, string | number | boolean>): string {
+export function renderRemoteCommand(
+  scriptName: string,
+  scriptText: string,
+  env: Record<string, string | number | boolean>,
+): string {
   if (!/^[a-z0-9-]+$/.test(scriptName)) throw new Error(`script name must be [a-z0-9-]: ${scriptName}`);
   const assignments = Object.keys(env)
     .sort()

@@ -10,20 +10,63 @@ import * as net from "node:net";
 const PATH_CHARS = /^[A-Za-z0-9._@+/-]+$/;
 
 /** Host paths whose subtree must never be handed to the gateway's uid: chowning these breaks the node. */
-const FORBIDDEN_HOST_TREES = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
-  "/sbin", "/sys", "/usr", "/var/lib/docker", "/var/lib/lxc", "/var/lib/vz", "/var/log", "/etc/pve"];
+const FORBIDDEN_HOST_TREES = [
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/proc",
+  "/root",
+  "/run",
+  "/sbin",
+  "/sys",
+  "/usr",
+  "/var/lib/docker",
+  "/var/lib/lxc",
+  "/var/lib/vz",
+  "/var/log",
+  "/etc/pve",
+];
 /** Host directories that may hold a bind mount below them but must not be one themselves. */
-const FORBIDDEN_HOST_EXACT = ["/home", "/media", "/mnt", "/mnt/pve", "/opt", "/srv", "/tmp", "/var", "/var/lib"];
+const FORBIDDEN_HOST_EXACT = [
+  "/home",
+  "/media",
+  "/mnt",
+  "/mnt/pve",
+  "/opt",
+  "/srv",
+  "/tmp",
+  "/var",
+  "/var/lib",
+];
 /** Container paths that belong to the OS or to Docker inside the LXC. */
-const FORBIDDEN_CONTAINER_TREES = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin",
-  "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/tmp"];
+const FORBIDDEN_CONTAINER_TREES = [
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/lib",
+  "/lib64",
+  "/proc",
+  "/run",
+  "/sbin",
+  "/sys",
+  "/usr",
+  "/var/lib/docker",
+  "/var/lib/containerd",
+  "/tmp",
+];
 
 /** Why `p` is not a clean absolute path (no `.`/`..`, no doubled or trailing slash, safe characters), if it is not. */
 export function absolutePathProblem(p: string): string | undefined {
   if (p.length === 0) return "must not be empty";
   if (!p.startsWith("/")) return "must be an absolute path starting with /";
   if (p === "/") return "must not be / (the whole filesystem)";
-  if (!PATH_CHARS.test(p)) return "may only contain letters, digits and . _ @ + - / (no spaces, commas, colons or quotes)";
+  if (!PATH_CHARS.test(p))
+    return "may only contain letters, digits and . _ @ + - / (no spaces, commas, colons or quotes)";
   if (p.endsWith("/")) return "must not end with /";
   if (p.includes("//")) return "must not contain //";
   const segments = p.split("/").slice(1);
@@ -74,8 +117,10 @@ export function hostnameProblem(h: string): string | undefined {
 
 /** Proxmox tag format. Proxmox lowercases tags, so an uppercase tag would show as a diff on every preview. */
 export function tagProblem(t: string): string | undefined {
-  if (t !== t.toLowerCase()) return `must be lowercase (Proxmox stores '${t.toLowerCase()}' and would diff forever)`;
-  if (!/^[a-z0-9_][a-z0-9_.+-]*$/.test(t)) return "may only contain a-z, 0-9 and _ . + - and must not start with . + -";
+  if (t !== t.toLowerCase())
+    return `must be lowercase (Proxmox stores '${t.toLowerCase()}' and would diff forever)`;
+  if (!/^[a-z0-9_][a-z0-9_.+-]*$/.test(t))
+    return "may only contain a-z, 0-9 and _ . + - and must not start with . + -";
   if (t.length > 64) return "must be at most 64 characters";
   return undefined;
 }
@@ -110,7 +155,7 @@ export function ipv4InSubnet(ip: string, cidr: string): boolean {
   const [addr, prefixText] = cidr.split("/");
   const prefix = Number(prefixText);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return ((ipv4ToInt(ip) & mask) >>> 0) === ((ipv4ToInt(addr) & mask) >>> 0);
+  return (ipv4ToInt(ip) & mask) >>> 0 === (ipv4ToInt(addr) & mask) >>> 0;
 }
 
 /** Linux bridge or Proxmox SDN vnet name (kernel interface names are at most 15 characters). */

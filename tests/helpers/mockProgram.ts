@@ -45,7 +45,8 @@ function clientKey(): { path: string; content: string } {
 }
 
 /** A valid host key the mocked readiness step "reads through the node". */
-export const CONTAINER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
+export const CONTAINER_HOST_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
 
 /** Removes secret envelopes, replacing them with a marker, so what remains is exactly the plaintext part. */
 export function withoutSecrets(value: unknown): unknown {
@@ -84,7 +85,10 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
   const key = clientKey();
   cachedKnownHostsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
   const knownHostsDir = cachedKnownHostsDir;
-  const stack: Record<string, unknown> = { ...raw, ssh: { ...(raw.ssh as object), privateKeyPath: key.path, knownHostsDir } };
+  const stack: Record<string, unknown> = {
+    ...raw,
+    ssh: { ...(raw.ssh as object), privateKeyPath: key.path, knownHostsDir },
+  };
 
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(stack)) {
@@ -99,7 +103,9 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "command:remote:Command") {
-          state.stdout = args.name.endsWith("-ready") ? `address=10.1.10.57\nhost_key=${CONTAINER_HOST_KEY}\n` : "";
+          state.stdout = args.name.endsWith("-ready")
+            ? `address=10.1.10.57\nhost_key=${CONTAINER_HOST_KEY}\n`
+            : "";
           state.stderr = "";
         }
         if (args.type === "proxmoxve:index/containerLegacy:ContainerLegacy") state.ipv4 = {};
@@ -131,12 +137,19 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
 
 async function resolveDeep(value: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
-    const v = await new Promise<unknown>((resolve) => (value as import("@pulumi/pulumi").Output<unknown>).apply((x) => { resolve(x); return x; }));
+    const v = await new Promise<unknown>((resolve) =>
+      (value).apply((x) => {
+        resolve(x);
+        return x;
+      }),
+    );
     return resolveDeep(v, pulumi);
   }
   if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v, pulumi)));
   if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v, pulumi)] as const));
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v, pulumi)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return value;
@@ -150,7 +163,10 @@ export function ofType(run: MockRun, type: string): Recorded[] {
 /** The one resource with this name. */
 export function named(run: MockRun, name: string): Recorded {
   const found = run.resources.filter((r) => r.name === name);
-  if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`,
+    );
   return found[0];
 }
 

@@ -8,12 +8,14 @@ export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 /** The `hermes-lxc:*` keys of a stack file, namespace stripped. */
 export function loadStackFile(stack: string): RawStackConfig {
-  const doc = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const doc = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(doc.config)) {
     if (key.startsWith("hermes-lxc:")) raw[key.slice("hermes-lxc:".length)] = value;
   }
-  return raw as RawStackConfig;
+  return raw;
 }
 
 /** Deep copy, so each test can mutate its own stack. */
@@ -34,9 +36,14 @@ export function homelabWithSecrets(): RawStackConfig {
   const raw = clone(loadStackFile("homelab"));
   raw.proxmoxPassword = CANARY.proxmoxPassword;
   raw.agentSecrets = {
-    hermes: { llmApiKey: CANARY.llmApiKey, telegramBotToken: CANARY.telegramBotToken, env: { GITHUB_TOKEN: CANARY.extraEnv } },
+    hermes: {
+      llmApiKey: CANARY.llmApiKey,
+      telegramBotToken: CANARY.telegramBotToken,
+      env: { GITHUB_TOKEN: CANARY.extraEnv },
+    },
   };
   return raw;
 }
 
-export const readProjectFile = (relative: string) => fs.readFileSync(path.join(PROJECT_DIR, relative), "utf8");
+export const readProjectFile = (relative: string) =>
+  fs.readFileSync(path.join(PROJECT_DIR, relative), "utf8");

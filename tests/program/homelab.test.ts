@@ -2,8 +2,19 @@
  * The resource graph of the example stack and of a two-LXC stack, under Pulumi mocks: types and counts, the
  * container's inputs, the host preparation owner, pinned SSH everywhere, and no secret outside a secret value.
  */
+import * as fs from "node:fs";
 import { CANARY, clone, homelabWithSecrets } from "../helpers/stackFile";
-import { CONTAINER_HOST_KEY, MockRun, T, isSecretEnvelope, named, ofType, runProgram, unwrapSecrets, withoutSecrets } from "../helpers/mockProgram";
+import {
+  CONTAINER_HOST_KEY,
+  MockRun,
+  T,
+  isSecretEnvelope,
+  named,
+  ofType,
+  runProgram,
+  unwrapSecrets,
+  withoutSecrets,
+} from "../helpers/mockProgram";
 
 type Mutable = any;
 
@@ -36,7 +47,11 @@ describe("the homelab stack", () => {
       [T.remoteImage]: 1,
       [T.dockerContainer]: 1,
     });
-    expect(ofType(run, T.command).map((r) => r.name).sort()).toEqual([
+    expect(
+      ofType(run, T.command)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
       "hermes-docker-install-docker",
       "hermes-files",
       "hermes-health",
@@ -97,7 +112,10 @@ describe("the homelab stack", () => {
   it("pins a host key on every SSH connection", () => {
     for (const cmd of ofType(run, T.command)) {
       const connection = unwrapSecrets(cmd.inputs.connection) as Mutable;
-      expect({ name: cmd.name, hostKey: connection.hostKey }).toEqual({ name: cmd.name, hostKey: expect.stringMatching(/^ssh-ed25519 AAAA/) });
+      expect({ name: cmd.name, hostKey: connection.hostKey }).toEqual({
+        name: cmd.name,
+        hostKey: expect.stringMatching(/^ssh-ed25519 AAAA/),
+      });
     }
     const node = unwrapSecrets(named(run, "hermes-host-dirs").inputs.connection) as Mutable;
     expect(node).toMatchObject({ host: "gihyeon.intra", port: 22, user: "root" });
@@ -110,9 +128,16 @@ describe("the homelab stack", () => {
     const provider = named(run, "hermes-docker-docker").inputs as Mutable;
     expect(provider.host).toBe("ssh://root@10.1.10.57:22");
     const opts: string[] = JSON.parse(provider.sshOpts);
-    expect(opts).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "HostKeyAlias=hermes-lxc.hermes-lxc.homelab.hermes"]));
+    expect(opts).toEqual(
+      expect.arrayContaining([
+        "StrictHostKeyChecking=yes",
+        "HostKeyAlias=hermes-lxc.hermes-lxc.homelab.hermes",
+      ]),
+    );
     const knownHosts = opts.find((o) => o.startsWith("UserKnownHostsFile="))!.split("=")[1];
-    expect(require("node:fs").readFileSync(knownHosts, "utf8")).toBe(`hermes-lxc.hermes-lxc.homelab.hermes ${CONTAINER_HOST_KEY}\n`);
+    expect(fs.readFileSync(knownHosts, "utf8")).toBe(
+      `hermes-lxc.hermes-lxc.homelab.hermes ${CONTAINER_HOST_KEY}\n`,
+    );
     expect(opts.join(" ")).not.toMatch(/StrictHostKeyChecking=(no|accept-new)/);
   });
 
@@ -128,13 +153,19 @@ describe("the homelab stack", () => {
         address: "10.1.10.57",
         hostKeyFingerprint: expect.stringMatching(/^SHA256:/),
         mounts: [
-          { hostPath: "/var/lib/hermes-lxc/hermes", containerPath: "/srv/hermes", hostOwner: "110000:110000" },
+          {
+            hostPath: "/var/lib/hermes-lxc/hermes",
+            containerPath: "/srv/hermes",
+            hostOwner: "110000:110000",
+          },
           { hostPath: "/mnt/pve/hdd/hermes", containerPath: "/data", hostOwner: "110000:110000" },
           { hostPath: "/media/2tb/hermes", containerPath: "/fast", hostOwner: "110000:110000" },
         ],
       },
     });
-    expect((run.outputs.containers as Mutable).hermes.sshCommand).toMatch(/^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/);
+    expect((run.outputs.containers as Mutable).hermes.sshCommand).toMatch(
+      /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
+    );
   });
 
   it("applies raw LXC settings through the node; none by default", () => {
@@ -172,10 +203,17 @@ describe("the homelab stack", () => {
       { hostPath: "/data", containerPath: "/opt/data/workspace/data", readOnly: false },
       { hostPath: "/fast", containerPath: "/opt/data/workspace/fast", readOnly: false },
     ]);
-    expect(named(run, "hermes-image").inputs).toMatchObject({ name: "nousresearch/hermes-agent:0.21.3", keepLocally: true });
+    expect(named(run, "hermes-image").inputs).toMatchObject({
+      name: "nousresearch/hermes-agent:0.21.3",
+      keepLocally: true,
+    });
     expect(c.vmId).toBe(118);
     expect(run.outputs.agents).toEqual({
-      hermes: { containerName: "hermes-hermes", hostDataPath: "/var/lib/hermes-lxc/hermes/hermes", logs: "docker logs --tail 100 -f hermes-hermes" },
+      hermes: {
+        containerName: "hermes-hermes",
+        hostDataPath: "/var/lib/hermes-lxc/hermes/hermes",
+        logs: "docker logs --tail 100 -f hermes-hermes",
+      },
     });
   });
 
@@ -197,8 +235,11 @@ describe("the homelab stack", () => {
 
   it("never puts a secret into a non-secret input of any resource", () => {
     const canaries = [...Object.values(CANARY), run.privateKey.trim().split("\n")[1]];
-    const plaintext = JSON.stringify(run.resources.map((r) => ({ name: r.name, inputs: withoutSecrets(r.inputs) })));
-    for (const canary of canaries) expect({ canary, found: plaintext.includes(canary) }).toEqual({ canary, found: false });
+    const plaintext = JSON.stringify(
+      run.resources.map((r) => ({ name: r.name, inputs: withoutSecrets(r.inputs) })),
+    );
+    for (const canary of canaries)
+      expect({ canary, found: plaintext.includes(canary) }).toEqual({ canary, found: false });
     // And the secrets do reach the resources that need them (as secrets), so the scan above is meaningful.
     const all = JSON.stringify(run.resources.map((r) => unwrapSecrets(r.inputs)));
     expect(all).toContain(CANARY.proxmoxPassword);
@@ -217,16 +258,37 @@ describe("a two-LXC stack (one per node)", () => {
   it("doubles the container layer and keeps names apart", async () => {
     const raw = homelabWithSecrets() as Mutable;
     raw.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: raw.proxmox.nodes.gihyeon.hostKey };
-    raw.lxcs.hermes2 = { ...clone(raw.lxcs.hermes), node: "pve2", vmId: 119, hostname: "hermes2",
-      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" }, mounts: [{ hostPath: "/mnt/pve/hdd/hermes2", containerPath: "/data" }] };
+    raw.lxcs.hermes2 = {
+      ...clone(raw.lxcs.hermes),
+      node: "pve2",
+      vmId: 119,
+      hostname: "hermes2",
+      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" },
+      mounts: [{ hostPath: "/mnt/pve/hdd/hermes2", containerPath: "/data" }],
+    };
     raw.agents.second = { lxc: "hermes2" };
     const run = await runProgram(raw);
     const counts = countByType(run);
-    expect(counts).toMatchObject({ [T.hermesLxc]: 2, [T.container]: 2, [T.template]: 2, [T.dockerProvider]: 2, [T.gateway]: 2, [T.dockerContainer]: 2, [T.proxmoxProvider]: 1 });
+    expect(counts).toMatchObject({
+      [T.hermesLxc]: 2,
+      [T.container]: 2,
+      [T.template]: 2,
+      [T.dockerProvider]: 2,
+      [T.gateway]: 2,
+      [T.dockerContainer]: 2,
+      [T.proxmoxProvider]: 1,
+    });
     expect(counts[T.command]).toBe(12);
-    const cts = ofType(run, T.container).map((r) => [r.name, (r.inputs as Mutable).nodeName, (r.inputs as Mutable).vmId]).sort();
-    expect(cts).toEqual([["hermes-ct", "gihyeon", 118], ["hermes2-ct", "pve2", 119]]);
-    expect(unwrapSecrets(named(run, "hermes2-host-dirs").inputs.connection)).toMatchObject({ host: "10.1.10.3" });
+    const cts = ofType(run, T.container)
+      .map((r) => [r.name, (r.inputs as Mutable).nodeName, (r.inputs as Mutable).vmId])
+      .sort();
+    expect(cts).toEqual([
+      ["hermes-ct", "gihyeon", 118],
+      ["hermes2-ct", "pve2", 119],
+    ]);
+    expect(unwrapSecrets(named(run, "hermes2-host-dirs").inputs.connection)).toMatchObject({
+      host: "10.1.10.3",
+    });
     expect(named(run, "second-gateway").inputs).toMatchObject({ name: "hermes-second" });
     expect(named(run, "second-files").inputs.connection).toBeDefined();
   });

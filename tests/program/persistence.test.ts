@@ -15,11 +15,23 @@ function changed(a: MockRun, b: MockRun): string[] {
   const left = new Map(a.resources.map((r) => [key(r), JSON.stringify(unwrapSecrets(r.inputs))]));
   const right = new Map(b.resources.map((r) => [key(r), JSON.stringify(unwrapSecrets(r.inputs))]));
   const names = new Set([...left.keys(), ...right.keys()]);
-  return [...names].filter((n) => left.get(n) !== right.get(n)).map((n) => n.split("::")[1]).sort();
+  return [...names]
+    .filter((n) => left.get(n) !== right.get(n))
+    .map((n) => n.split("::")[1])
+    .sort();
 }
 
 /** The LXC layer: nothing in an agent-level change may touch these. */
-const LXC_LAYER = ["hermes-template", "hermes-host-dirs", "hermes-ct", "hermes-raw-lxc-config", "hermes-ready", "hermes-docker-install-docker", "hermes-docker-docker", "proxmox"];
+const LXC_LAYER = [
+  "hermes-template",
+  "hermes-host-dirs",
+  "hermes-ct",
+  "hermes-raw-lxc-config",
+  "hermes-ready",
+  "hermes-docker-install-docker",
+  "hermes-docker-docker",
+  "proxmox",
+];
 
 let base: MockRun;
 beforeAll(async () => {
@@ -35,17 +47,41 @@ async function variant(mutate: (raw: Mutable) => void): Promise<MockRun> {
 // Rows: [event, mutation, resources whose inputs change]
 const restartOnly = ["hermes-files", "hermes-health"];
 const rows: Array<[string, (raw: Mutable) => void, string[]]> = [
-  ["hermes settings change", (r) => (r.agents.hermes.settings = { ...r.agents.hermes.settings, streaming: { enabled: true } }), restartOnly],
+  [
+    "hermes settings change",
+    (r) => (r.agents.hermes.settings = { ...r.agents.hermes.settings, streaming: { enabled: true } }),
+    restartOnly,
+  ],
   ["LLM model change", (r) => (r.agents.hermes.llm.model = "claude-sonnet"), restartOnly],
-  ["secret rotation (bot token)", (r) => (r.agentSecrets.hermes.telegramBotToken = "654321:ROTATED-token-value"), restartOnly],
+  [
+    "secret rotation (bot token)",
+    (r) => (r.agentSecrets.hermes.telegramBotToken = "654321:ROTATED-token-value"),
+    restartOnly,
+  ],
   ["allow-list change", (r) => (r.agents.hermes.platforms.telegram.allowedUsers = ["11111111"]), restartOnly],
-  ["document change", (r) => (r.agents.hermes.documents = { "SOUL.md": { text: "You are terse." } }), restartOnly],
-  ["MCP server added", (r) => (r.agents.hermes.mcpServers = { fs: { command: "npx", args: ["-y", "server-filesystem"] } }), restartOnly],
-  ["image upgrade", (r) => (r.agents.hermes.imageTag = "0.22.0"), ["hermes-gateway", "hermes-health", "hermes-image"]],
-  ["API server opened (port published)", (r) => {
-    r.agents.hermes.apiServer = { enabled: true };
-    r.agentSecrets.hermes.apiServerKey = "0123456789abcdef0123";
-  }, ["hermes-files", "hermes-gateway", "hermes-health"]],
+  [
+    "document change",
+    (r) => (r.agents.hermes.documents = { "SOUL.md": { text: "You are terse." } }),
+    restartOnly,
+  ],
+  [
+    "MCP server added",
+    (r) => (r.agents.hermes.mcpServers = { fs: { command: "npx", args: ["-y", "server-filesystem"] } }),
+    restartOnly,
+  ],
+  [
+    "image upgrade",
+    (r) => (r.agents.hermes.imageTag = "0.22.0"),
+    ["hermes-gateway", "hermes-health", "hermes-image"],
+  ],
+  [
+    "API server opened (port published)",
+    (r) => {
+      r.agents.hermes.apiServer = { enabled: true };
+      r.agentSecrets.hermes.apiServerKey = "0123456789abcdef0123";
+    },
+    ["hermes-files", "hermes-gateway", "hermes-health"],
+  ],
   // Memory is updated in place (docker update): same container, no restart, no health re-run.
   ["memory limit change", (r) => (r.agents.hermes.memoryMb = 2048), ["hermes-gateway"]],
 ];
@@ -60,22 +96,28 @@ describe("what persists across what", () => {
 
   it("restarts rather than re-creates on a secret rotation: the container's own inputs carry no secret", async () => {
     const next = await variant((r) => (r.agentSecrets.hermes.llmApiKey = "rotated-llm-key-0000"));
-    const gateway = (run: MockRun) => JSON.stringify(unwrapSecrets(run.resources.find((r) => r.name === "hermes-gateway")!.inputs));
+    const gateway = (run: MockRun) =>
+      JSON.stringify(unwrapSecrets(run.resources.find((r) => r.name === "hermes-gateway")!.inputs));
     expect(gateway(next)).toBe(gateway(base));
     expect(gateway(base)).not.toContain(CANARY.llmApiKey);
   });
 
   it("adding an agent changes nothing of the LXC (its mount points stay) nor of the first agent", async () => {
     const next = await variant((r) => (r.agents.second = { lxc: "hermes" }));
-    expect(changed(base, next)).toEqual(["second", "second-files", "second-gateway", "second-health", "second-image"].sort());
+    expect(changed(base, next)).toEqual(
+      ["second", "second-files", "second-gateway", "second-health", "second-image"].sort(),
+    );
   });
 
   it("adding a bulk disk re-creates the LXC (the provider replaces on any mount change) but loses no data", async () => {
-    const next = await variant((r) => r.lxcs.hermes.mounts.push({ hostPath: "/mnt/pve/ssd2/hermes", containerPath: "/scratch" }));
+    const next = await variant((r) =>
+      r.lxcs.hermes.mounts.push({ hostPath: "/mnt/pve/ssd2/hermes", containerPath: "/scratch" }),
+    );
     const diff = changed(base, next);
     expect(diff).toEqual(expect.arrayContaining(["hermes-ct", "hermes-host-dirs", "hermes-gateway"]));
     // The state mount, which holds every agent's /opt/data, is the same host directory before and after.
-    const mp = (run: MockRun) => (run.resources.find((r) => r.name === "hermes-ct")!.inputs as Mutable).mountPoints[0];
+    const mp = (run: MockRun) =>
+      (run.resources.find((r) => r.name === "hermes-ct")!.inputs as Mutable).mountPoints[0];
     expect(mp(next)).toEqual(mp(base));
     expect(mp(base)).toEqual({ volume: "/var/lib/hermes-lxc/hermes", path: "/srv/hermes", backup: false });
   });

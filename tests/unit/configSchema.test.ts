@@ -78,10 +78,19 @@ describe("the example stack", () => {
   it("builds several LXCs from one stack (one per node)", () => {
     const raw = homelabWithSecrets() as Mutable;
     raw.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: raw.proxmox.nodes.gihyeon.hostKey };
-    raw.lxcs.hermes2 = { ...clone(raw.lxcs.hermes), node: "pve2", vmId: 119, hostname: "hermes2",
-      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" }, mounts: [] };
+    raw.lxcs.hermes2 = {
+      ...clone(raw.lxcs.hermes),
+      node: "pve2",
+      vmId: 119,
+      hostname: "hermes2",
+      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" },
+      mounts: [],
+    };
     const { config } = parseStackConfig(raw, opts);
-    expect(config.lxcs.map((l) => [l.name, l.node, l.vmId])).toEqual([["hermes", "gihyeon", 118], ["hermes2", "pve2", 119]]);
+    expect(config.lxcs.map((l) => [l.name, l.node, l.vmId])).toEqual([
+      ["hermes", "gihyeon", 118],
+      ["hermes2", "pve2", 119],
+    ]);
     expect(config.lxcs[1].nodeAddress).toBe("10.1.10.3");
   });
 });
@@ -91,78 +100,349 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
   ["VMID below range", (r) => (r.lxcs.hermes.vmId = 99), "lxcs.hermes.vmId", /at least 100/],
   ["VMID above range", (r) => (r.lxcs.hermes.vmId = 1000000000), "lxcs.hermes.vmId", /at most 999999999/],
   ["VMID not a number", (r) => (r.lxcs.hermes.vmId = "abc"), "lxcs.hermes.vmId", /whole number/],
-  ["unknown node", (r) => (r.lxcs.hermes.node = "pve9"), "lxcs.hermes.node", /not in proxmox.nodes \(known: gihyeon\)/],
-  ["bad node name", (r) => (r.proxmox.nodes["bad node"] = r.proxmox.nodes.gihyeon), "proxmox.nodes", /node names must be hostnames/],
-  ["hostname with underscore", (r) => (r.lxcs.hermes.hostname = "her_mes"), "lxcs.hermes.hostname", /lowercase DNS labels/],
+  [
+    "unknown node",
+    (r) => (r.lxcs.hermes.node = "pve9"),
+    "lxcs.hermes.node",
+    /not in proxmox.nodes \(known: gihyeon\)/,
+  ],
+  [
+    "bad node name",
+    (r) => (r.proxmox.nodes["bad node"] = r.proxmox.nodes.gihyeon),
+    "proxmox.nodes",
+    /node names must be hostnames/,
+  ],
+  [
+    "hostname with underscore",
+    (r) => (r.lxcs.hermes.hostname = "her_mes"),
+    "lxcs.hermes.hostname",
+    /lowercase DNS labels/,
+  ],
   ["zero cores", (r) => (r.lxcs.hermes.cores = 0), "lxcs.hermes.cores", /at least 1/],
   ["too little memory", (r) => (r.lxcs.hermes.memoryMb = 512), "lxcs.hermes.memoryMb", /at least 1536 MB/],
   ["negative swap", (r) => (r.lxcs.hermes.swapMb = -1), "lxcs.hermes.swapMb", /at least 0/],
   ["tiny rootfs", (r) => (r.lxcs.hermes.rootfs.sizeGb = 2), "lxcs.hermes.rootfs.sizeGb", /at least 8 GB/],
-  ["relative host path", (r) => (r.lxcs.hermes.mounts[1].hostPath = "media/2tb"), "lxcs.hermes.mounts[1].hostPath", /absolute path/],
-  ["/ as mount source", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/"), "lxcs.hermes.mounts[1].hostPath", /must not be \//],
-  ["dot-dot in host path", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/media/2tb/../../etc"), "lxcs.hermes.mounts[1].hostPath", /\.\. segments/],
-  ["whitespace in host path", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/media/2tb/her mes"), "lxcs.hermes.mounts[1].hostPath", /no spaces/],
-  ["comma in host path", (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/a,mp=/x"), "lxcs.hermes.mounts[0].hostPath", /commas/],
-  ["newline in host path", (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/a\n/b"), "lxcs.hermes.mounts[0].hostPath", /may only contain/],
-  ["system directory", (r) => (r.lxcs.hermes.mounts[0].hostPath = "/etc/hermes"), "lxcs.hermes.mounts[0].hostPath", /inside \/etc/],
-  ["a disk root itself", (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/pve"), "lxcs.hermes.mounts[0].hostPath", /dedicated subdirectory/],
-  ["duplicate host paths", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/mnt/pve/hdd/hermes"), "lxcs.hermes.mounts[1].hostPath", /duplicates lxcs.hermes.mounts\[0\].hostPath/],
-  ["nested host paths", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/mnt/pve/hdd/hermes/fast"), "lxcs.hermes.mounts[1].hostPath", /nested/],
-  ["mount nested in the state dir", (r) => (r.lxcs.hermes.mounts[1].hostPath = "/var/lib/hermes-lxc/hermes/x"), "lxcs.hermes.mounts[1].hostPath", /nested/],
-  ["container path in /etc", (r) => (r.lxcs.hermes.mounts[0].containerPath = "/etc/data"), "lxcs.hermes.mounts[0].containerPath", /inside \/etc/],
-  ["duplicate container paths", (r) => (r.lxcs.hermes.mounts[1].containerPath = "/data"), "lxcs.hermes.mounts[1].containerPath", /duplicates/],
-  ["container path over the state mount", (r) => (r.lxcs.hermes.mounts[0].containerPath = "/srv/hermes/data"), "lxcs.hermes.mounts[0].containerPath", /nested/],
-  ["bad CIDR", (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.300/24", gateway: "10.1.10.1" }), "lxcs.hermes.network.ipv4.address", /IPv4 address with prefix/],
-  ["network address", (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.0/24", gateway: "10.1.10.1" }), "lxcs.hermes.network.ipv4.address", /network address/],
-  ["gateway outside subnet", (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.30/24", gateway: "10.1.11.1" }), "lxcs.hermes.network.ipv4.gateway", /not inside 10.1.10.30\/24/],
-  ["not dhcp nor static", (r) => (r.lxcs.hermes.network.ipv4 = "static"), "lxcs.hermes.network.ipv4", /'dhcp' or/],
-  ["bridge name", (r) => (r.lxcs.hermes.network.bridge = "intra 01"), "lxcs.hermes.network.bridge", /bridge or vnet name/],
-  ["VLAN out of range", (r) => (r.lxcs.hermes.network.vlanId = 4095), "lxcs.hermes.network.vlanId", /at most 4094/],
-  ["DNS server", (r) => (r.lxcs.hermes.network.dnsServers = ["1.1.1"]), "lxcs.hermes.network.dnsServers[0]", /IPv4/],
-  ["SSH key garbage", (r) => (r.lxcs.hermes.rootSshKeys = ["ssh-ed25519 notbase64!"]), "lxcs.hermes.rootSshKeys[0]", /not base64/],
-  ["SSH key type mismatch", (r) => (r.lxcs.hermes.rootSshKeys = ["ssh-rsa " + r.lxcs.hermes.rootSshKeys[0].split(" ")[1]]), "lxcs.hermes.rootSshKeys[0]", /does not contain a ssh-rsa key/],
+  [
+    "relative host path",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "media/2tb"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /absolute path/,
+  ],
+  [
+    "/ as mount source",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /must not be \//,
+  ],
+  [
+    "dot-dot in host path",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/media/2tb/../../etc"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /\.\. segments/,
+  ],
+  [
+    "whitespace in host path",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/media/2tb/her mes"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /no spaces/,
+  ],
+  [
+    "comma in host path",
+    (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/a,mp=/x"),
+    "lxcs.hermes.mounts[0].hostPath",
+    /commas/,
+  ],
+  [
+    "newline in host path",
+    (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/a\n/b"),
+    "lxcs.hermes.mounts[0].hostPath",
+    /may only contain/,
+  ],
+  [
+    "system directory",
+    (r) => (r.lxcs.hermes.mounts[0].hostPath = "/etc/hermes"),
+    "lxcs.hermes.mounts[0].hostPath",
+    /inside \/etc/,
+  ],
+  [
+    "a disk root itself",
+    (r) => (r.lxcs.hermes.mounts[0].hostPath = "/mnt/pve"),
+    "lxcs.hermes.mounts[0].hostPath",
+    /dedicated subdirectory/,
+  ],
+  [
+    "duplicate host paths",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/mnt/pve/hdd/hermes"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /duplicates lxcs.hermes.mounts\[0\].hostPath/,
+  ],
+  [
+    "nested host paths",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/mnt/pve/hdd/hermes/fast"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /nested/,
+  ],
+  [
+    "mount nested in the state dir",
+    (r) => (r.lxcs.hermes.mounts[1].hostPath = "/var/lib/hermes-lxc/hermes/x"),
+    "lxcs.hermes.mounts[1].hostPath",
+    /nested/,
+  ],
+  [
+    "container path in /etc",
+    (r) => (r.lxcs.hermes.mounts[0].containerPath = "/etc/data"),
+    "lxcs.hermes.mounts[0].containerPath",
+    /inside \/etc/,
+  ],
+  [
+    "duplicate container paths",
+    (r) => (r.lxcs.hermes.mounts[1].containerPath = "/data"),
+    "lxcs.hermes.mounts[1].containerPath",
+    /duplicates/,
+  ],
+  [
+    "container path over the state mount",
+    (r) => (r.lxcs.hermes.mounts[0].containerPath = "/srv/hermes/data"),
+    "lxcs.hermes.mounts[0].containerPath",
+    /nested/,
+  ],
+  [
+    "bad CIDR",
+    (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.300/24", gateway: "10.1.10.1" }),
+    "lxcs.hermes.network.ipv4.address",
+    /IPv4 address with prefix/,
+  ],
+  [
+    "network address",
+    (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.0/24", gateway: "10.1.10.1" }),
+    "lxcs.hermes.network.ipv4.address",
+    /network address/,
+  ],
+  [
+    "gateway outside subnet",
+    (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.30/24", gateway: "10.1.11.1" }),
+    "lxcs.hermes.network.ipv4.gateway",
+    /not inside 10.1.10.30\/24/,
+  ],
+  [
+    "not dhcp nor static",
+    (r) => (r.lxcs.hermes.network.ipv4 = "static"),
+    "lxcs.hermes.network.ipv4",
+    /'dhcp' or/,
+  ],
+  [
+    "bridge name",
+    (r) => (r.lxcs.hermes.network.bridge = "intra 01"),
+    "lxcs.hermes.network.bridge",
+    /bridge or vnet name/,
+  ],
+  [
+    "VLAN out of range",
+    (r) => (r.lxcs.hermes.network.vlanId = 4095),
+    "lxcs.hermes.network.vlanId",
+    /at most 4094/,
+  ],
+  [
+    "DNS server",
+    (r) => (r.lxcs.hermes.network.dnsServers = ["1.1.1"]),
+    "lxcs.hermes.network.dnsServers[0]",
+    /IPv4/,
+  ],
+  [
+    "SSH key garbage",
+    (r) => (r.lxcs.hermes.rootSshKeys = ["ssh-ed25519 notbase64!"]),
+    "lxcs.hermes.rootSshKeys[0]",
+    /not base64/,
+  ],
+  [
+    "SSH key type mismatch",
+    (r) => (r.lxcs.hermes.rootSshKeys = ["ssh-rsa " + r.lxcs.hermes.rootSshKeys[0].split(" ")[1]]),
+    "lxcs.hermes.rootSshKeys[0]",
+    /does not contain a ssh-rsa key/,
+  ],
   ["no SSH keys", (r) => (r.lxcs.hermes.rootSshKeys = []), "lxcs.hermes.rootSshKeys", /at least one key/],
-  ["node host key", (r) => (r.proxmox.nodes.gihyeon.hostKey = "AAAA"), "proxmox.nodes.gihyeon.hostKey", /ssh-ed25519 AAAA/],
+  [
+    "node host key",
+    (r) => (r.proxmox.nodes.gihyeon.hostKey = "AAAA"),
+    "proxmox.nodes.gihyeon.hostKey",
+    /ssh-ed25519 AAAA/,
+  ],
   ["uppercase tag", (r) => (r.lxcs.hermes.tags = ["AI"]), "lxcs.hermes.tags[0]", /lowercase.*'ai'/],
   ["tag with space", (r) => (r.lxcs.hermes.tags = ["a b"]), "lxcs.hermes.tags[0]", /may only contain/],
   ["gateway uid 0", (r) => (r.lxcs.hermes.gateway = { uid: 0 }), "lxcs.hermes.gateway.uid", /at least 1/],
-  ["gateway uid outside the map", (r) => (r.lxcs.hermes.gateway = { uid: 70000 }), "lxcs.hermes.gateway.uid", /at most 65534/],
-  ["agent name not a DNS label", (r) => (r.agents.Hermes_1 = r.agents.hermes), "agents", /lowercase DNS label/],
+  [
+    "gateway uid outside the map",
+    (r) => (r.lxcs.hermes.gateway = { uid: 70000 }),
+    "lxcs.hermes.gateway.uid",
+    /at most 65534/,
+  ],
+  [
+    "agent name not a DNS label",
+    (r) => (r.agents.Hermes_1 = r.agents.hermes),
+    "agents",
+    /lowercase DNS label/,
+  ],
   ["lxc name not a DNS label", (r) => (r.lxcs["-x"] = r.lxcs.hermes), "lxcs", /lowercase DNS label/],
-  ["API token user", (r) => (r.proxmox.username = "root@pam!deploy"), "proxmox.username", /API token.*root@pam with its password/],
+  [
+    "API token user",
+    (r) => (r.proxmox.username = "root@pam!deploy"),
+    "proxmox.username",
+    /API token.*root@pam with its password/,
+  ],
   ["non-root user", (r) => (r.proxmox.username = "admin@pve"), "proxmox.username", /must be root@pam/],
-  ["missing password", (r) => delete r.proxmoxPassword, "proxmoxPassword", /pulumi config set --secret proxmoxPassword/],
+  [
+    "missing password",
+    (r) => delete r.proxmoxPassword,
+    "proxmoxPassword",
+    /pulumi config set --secret proxmoxPassword/,
+  ],
   ["endpoint", (r) => (r.proxmox.endpoint = "gihyeon:8006"), "proxmox.endpoint", /https:\/\/<node>:8006/],
-  ["unknown key", (r) => (r.lxcs.hermes.memory = 4096), "lxcs.hermes", /unknown key 'memory'; allowed keys: .*memoryMb/],
-  ["raw lxc line", (r) => (r.lxcs.hermes.rawConfig = { extraLines: ["lxc.x: a\nlxc.y: b"] }), "lxcs.hermes.rawConfig.extraLines[0]", /one line/],
-  ["template url", (r) => (r.lxcs.hermes.template = { url: "ftp://x/y.iso" }), "lxcs.hermes.template.url", /http\(s\) URL of a .tar.zst/],
-  ["docker source", (r) => (r.lxcs.hermes.docker = { source: "snap" }), "lxcs.hermes.docker.source", /'docker-ce' or 'debian'/],
-  ["docker version", (r) => (r.lxcs.hermes.docker = { dockerCeVersion: "28; rm -rf /" }), "lxcs.hermes.docker.dockerCeVersion", /Debian package version/],
+  [
+    "unknown key",
+    (r) => (r.lxcs.hermes.memory = 4096),
+    "lxcs.hermes",
+    /unknown key 'memory'; allowed keys: .*memoryMb/,
+  ],
+  [
+    "raw lxc line",
+    (r) => (r.lxcs.hermes.rawConfig = { extraLines: ["lxc.x: a\nlxc.y: b"] }),
+    "lxcs.hermes.rawConfig.extraLines[0]",
+    /one line/,
+  ],
+  [
+    "template url",
+    (r) => (r.lxcs.hermes.template = { url: "ftp://x/y.iso" }),
+    "lxcs.hermes.template.url",
+    /http\(s\) URL of a .tar.zst/,
+  ],
+  [
+    "docker source",
+    (r) => (r.lxcs.hermes.docker = { source: "snap" }),
+    "lxcs.hermes.docker.source",
+    /'docker-ce' or 'debian'/,
+  ],
+  [
+    "docker version",
+    (r) => (r.lxcs.hermes.docker = { dockerCeVersion: "28; rm -rf /" }),
+    "lxcs.hermes.docker.dockerCeVersion",
+    /Debian package version/,
+  ],
   ["agent on unknown lxc", (r) => (r.agents.hermes.lxc = "nope"), "agents.hermes.lxc", /not in lxcs/],
   ["agent on two targets", (r) => (r.agents.hermes.dockerHost = "x"), "agents.hermes", /exactly one of lxc/],
-  ["llm base url trailing slash", (r) => (r.agents.hermes.llm.baseUrl = "http://10.1.10.22:4000/v1/"), "agents.hermes.llm.baseUrl", /without a trailing slash/],
-  ["image digest", (r) => (r.agents.hermes.imageDigest = "sha256:abc"), "agents.hermes.imageDigest", /sha256:<64 hex>/],
-  ["telegram without token", (r) => delete r.agentSecrets.hermes.telegramBotToken, "agentSecrets.hermes.telegramBotToken", /required because agents.hermes.platforms.telegram is enabled.*--secret --path/],
-  ["slack without app token", (r) => { r.agents.hermes.platforms.slack = {}; r.agentSecrets.hermes.slackBotToken = "xoxb-12345678"; }, "agentSecrets.hermes.slackAppToken", /xapp- app token/],
-  ["api server key too short", (r) => { r.agents.hermes.apiServer = { enabled: true }; r.agentSecrets.hermes.apiServerKey = "short-key"; }, "agentSecrets.hermes.apiServerKey", /at least 16 characters/],
-  ["api server without key", (r) => (r.agents.hermes.apiServer = { enabled: true }), "agentSecrets.hermes.apiServerKey", /required/],
-  ["dashboard without basic auth", (r) => (r.agents.hermes.dashboard = { enabled: true, bind: "0.0.0.0" }), "agents.hermes.dashboard", /basicAuthUser.*required.*expose/],
-  ["reserved env name", (r) => (r.agents.hermes.environment = { TELEGRAM_BOT_TOKEN: "x" }), "agents.hermes.environment.TELEGRAM_BOT_TOKEN", /managed by the program/],
-  ["lowercase env name", (r) => (r.agents.hermes.environment = { path: "x" }), "agents.hermes.environment.path", /\[A-Z_\]\[A-Z0-9_\]\*/],
-  ["env name collision", (r) => (r.agents.hermes.environment = { GITHUB_TOKEN: "x" }), "agentSecrets.hermes.env.GITHUB_TOKEN", /also set by agents.hermes.environment.GITHUB_TOKEN/],
-  ["workspace target outside /opt/data", (r) => (r.agents.hermes.workspaceMounts = [{ source: "data", target: "/workspace/data" }]), "agents.hermes.workspaceMounts[0].target", /under \/opt\/data/],
-  ["workspace mount unknown", (r) => (r.agents.hermes.workspaceMounts = [{ source: "nope" }]), "agents.hermes.workspaceMounts[0].source", /not a mount name of lxcs.hermes \(known: data, fast\)/],
-  ["mcp server with both transports", (r) => (r.agents.hermes.mcpServers = { fs: { command: "npx", url: "http://x" } }), "agents.hermes.mcpServers.fs", /exactly one of command/],
-  ["secrets for an unknown agent", (r) => (r.agentSecrets.ghost = { llmApiKey: "k" }), "agentSecrets.ghost", /no agent 'ghost'/],
-  ["document name with slash", (r) => (r.agents.hermes.documents = { "../x.md": { text: "x" } }), "agents.hermes.documents", /plain file names/],
-  ["document file outside", (r) => (r.agents.hermes.documents = { "USER.md": { file: "does/not/exist.md" } }), 'agents.hermes.documents["USER.md"].file', /cannot read/],
+  [
+    "llm base url trailing slash",
+    (r) => (r.agents.hermes.llm.baseUrl = "http://10.1.10.22:4000/v1/"),
+    "agents.hermes.llm.baseUrl",
+    /without a trailing slash/,
+  ],
+  [
+    "image digest",
+    (r) => (r.agents.hermes.imageDigest = "sha256:abc"),
+    "agents.hermes.imageDigest",
+    /sha256:<64 hex>/,
+  ],
+  [
+    "telegram without token",
+    (r) => delete r.agentSecrets.hermes.telegramBotToken,
+    "agentSecrets.hermes.telegramBotToken",
+    /required because agents.hermes.platforms.telegram is enabled.*--secret --path/,
+  ],
+  [
+    "slack without app token",
+    (r) => {
+      r.agents.hermes.platforms.slack = {};
+      r.agentSecrets.hermes.slackBotToken = "xoxb-12345678";
+    },
+    "agentSecrets.hermes.slackAppToken",
+    /xapp- app token/,
+  ],
+  [
+    "api server key too short",
+    (r) => {
+      r.agents.hermes.apiServer = { enabled: true };
+      r.agentSecrets.hermes.apiServerKey = "short-key";
+    },
+    "agentSecrets.hermes.apiServerKey",
+    /at least 16 characters/,
+  ],
+  [
+    "api server without key",
+    (r) => (r.agents.hermes.apiServer = { enabled: true }),
+    "agentSecrets.hermes.apiServerKey",
+    /required/,
+  ],
+  [
+    "dashboard without basic auth",
+    (r) => (r.agents.hermes.dashboard = { enabled: true, bind: "0.0.0.0" }),
+    "agents.hermes.dashboard",
+    /basicAuthUser.*required.*expose/,
+  ],
+  [
+    "reserved env name",
+    (r) => (r.agents.hermes.environment = { TELEGRAM_BOT_TOKEN: "x" }),
+    "agents.hermes.environment.TELEGRAM_BOT_TOKEN",
+    /managed by the program/,
+  ],
+  [
+    "lowercase env name",
+    (r) => (r.agents.hermes.environment = { path: "x" }),
+    "agents.hermes.environment.path",
+    /\[A-Z_\]\[A-Z0-9_\]\*/,
+  ],
+  [
+    "env name collision",
+    (r) => (r.agents.hermes.environment = { GITHUB_TOKEN: "x" }),
+    "agentSecrets.hermes.env.GITHUB_TOKEN",
+    /also set by agents.hermes.environment.GITHUB_TOKEN/,
+  ],
+  [
+    "workspace target outside /opt/data",
+    (r) => (r.agents.hermes.workspaceMounts = [{ source: "data", target: "/workspace/data" }]),
+    "agents.hermes.workspaceMounts[0].target",
+    /under \/opt\/data/,
+  ],
+  [
+    "workspace mount unknown",
+    (r) => (r.agents.hermes.workspaceMounts = [{ source: "nope" }]),
+    "agents.hermes.workspaceMounts[0].source",
+    /not a mount name of lxcs.hermes \(known: data, fast\)/,
+  ],
+  [
+    "mcp server with both transports",
+    (r) => (r.agents.hermes.mcpServers = { fs: { command: "npx", url: "http://x" } }),
+    "agents.hermes.mcpServers.fs",
+    /exactly one of command/,
+  ],
+  [
+    "secrets for an unknown agent",
+    (r) => (r.agentSecrets.ghost = { llmApiKey: "k" }),
+    "agentSecrets.ghost",
+    /no agent 'ghost'/,
+  ],
+  [
+    "document name with slash",
+    (r) => (r.agents.hermes.documents = { "../x.md": { text: "x" } }),
+    "agents.hermes.documents",
+    /plain file names/,
+  ],
+  [
+    "document file outside",
+    (r) => (r.agents.hermes.documents = { "USER.md": { file: "does/not/exist.md" } }),
+    'agents.hermes.documents["USER.md"].file',
+    /cannot read/,
+  ],
 ];
 
 describe("rejected configuration", () => {
   it.each(rejected)("%s", (_name, mutate, keyPath, explanation) => {
     const problems = problemsOf(mutate);
-    const match = problems.find((p) => p.startsWith(`${keyPath}:`) || p.startsWith(`${keyPath}[`) || p.startsWith(`${keyPath}.`));
-    expect({ problems, match: match ?? null }).toEqual({ problems, match: expect.stringMatching(explanation) });
+    const match = problems.find(
+      (p) => p.startsWith(`${keyPath}:`) || p.startsWith(`${keyPath}[`) || p.startsWith(`${keyPath}.`),
+    );
+    expect({ problems, match: match ?? null }).toEqual({
+      problems,
+      match: expect.stringMatching(explanation),
+    });
   });
 });
 
@@ -190,10 +470,14 @@ describe("hostile secret values", () => {
 describe("API tokens are refused before anything is registered", () => {
   const noConfig = { get: () => undefined };
   it("flags PROXMOX_VE_API_TOKEN in the environment", () => {
-    expect(apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid" }, noConfig).join()).toMatch(/PROXMOX_VE_API_TOKEN.*root@pam/);
+    expect(apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid" }, noConfig).join()).toMatch(
+      /PROXMOX_VE_API_TOKEN.*root@pam/,
+    );
   });
   it("flags proxmoxve:apiToken in the stack", () => {
-    expect(apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) }).join()).toMatch(/proxmoxve:apiToken.*pulumi config rm/);
+    expect(apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) }).join()).toMatch(
+      /proxmoxve:apiToken.*pulumi config rm/,
+    );
   });
   it("accepts a password-only setup", () => {
     expect(apiTokenProblems({}, noConfig)).toEqual([]);

@@ -7,7 +7,12 @@ import { PROXMOX_UNPRIVILEGED_ID_BASE, hostIdFor, hostOwnerForGateway } from "..
 import { dockerSshOptions, hostKeyAlias, writeKnownHostsFile } from "../../components/lib/knownHosts";
 import { parseReadiness } from "../../components/lib/readiness";
 import { renderRemoteCommand, shellQuote } from "../../components/lib/remoteScript";
-import { ipv4CidrProblem, ipv4InSubnet, parseSshPublicKey, sshFingerprint } from "../../components/lib/validators";
+import {
+  ipv4CidrProblem,
+  ipv4InSubnet,
+  parseSshPublicKey,
+  sshFingerprint,
+} from "../../components/lib/validators";
 
 // A real key and the fingerprint `ssh-keygen -lf` printed for it.
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHgglag4SI7pzi/6EJDdhb1jbS8gUsCU/g5eGalfjcXp";
