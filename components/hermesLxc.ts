@@ -123,6 +123,10 @@ export class HermesLxc extends pulumi.ComponentResource {
           DIR_MODE: "0750",
           OWNED_DIRS: ownedDirs.join(" "),
           ENSURE_PARENTS: ensureParents.join(" "),
+          SEPARATE_DISK_DIRS: lxc.mounts
+            .filter((m) => m.onSeparateDisk)
+            .map((m) => m.hostPath)
+            .join(" "),
         }),
         // No delete: the directories hold user data and outlive the stack.
       },

@@ -9,6 +9,9 @@
 #   DIR_MODE              octal mode for each OWNED_DIRS entry, 3 or 4 digits (e.g. 0750)
 #   OWNED_DIRS            space-separated absolute paths; the parent of each must already exist
 #   ENSURE_PARENTS        space-separated absolute paths to create (root-owned, 0755) if missing; may be empty
+#   SEPARATE_DISK_DIRS    optional subset of OWNED_DIRS that must live on another filesystem than / (bulk disks):
+#                         an unmounted disk leaves its empty mount directory behind, and the agent would
+#                         otherwise fill the node's root disk without anyone noticing
 #
 # stdout: one line per OWNED_DIRS entry: `created <path>`, `fixed <path>` or `ok <path>`.
 #
@@ -69,8 +72,14 @@ want_owner="$OWNER_UID:$OWNER_GID"
 
 read -r -a owned <<<"$OWNED_DIRS"
 read -r -a parents <<<"${ENSURE_PARENTS-}"
+read -r -a separate <<<"${SEPARATE_DISK_DIRS-}"
 ((${#owned[@]} > 0)) || die "OWNED_DIRS contains no path"
 for p in "${parents[@]}"; do check_path ENSURE_PARENTS "$p"; done
+for d in "${separate[@]}"; do
+  check_path SEPARATE_DISK_DIRS "$d"
+  [[ " ${owned[*]} " == *" $d "* ]] || die "SEPARATE_DISK_DIRS: $d is not one of OWNED_DIRS"
+done
+root_dev=$(stat -c %d /)
 for d in "${owned[@]}"; do check_path OWNED_DIRS "$d"; done
 
 # Parents are plain scaffolding owned by root; an explicit umask keeps them 0755 whatever the SSH session's umask is.
@@ -91,6 +100,13 @@ for d in "${owned[@]}"; do
   parent=${parent:-/}
   # Without this check, an unmounted storage would silently get the directory on the root disk instead.
   [[ -d $parent ]] || die "parent $parent of $d does not exist: is the disk mounted?"
+  if [[ " ${separate[*]} " == *" $d "* ]]; then
+    probe=$parent
+    [[ ! -d $d ]] || probe=$d
+    if [[ $(stat -c %d -- "$probe") == "$root_dev" ]]; then
+      die "$d would be on the root filesystem, not on a separate disk: is the disk mounted at $parent? (if this directory is meant to be on /, set the mount's onSeparateDisk: false)"
+    fi
+  fi
   if [[ -L $d ]]; then
     die "$d is a symlink: refusing to re-own whatever it points to; use the real path"
   fi

@@ -216,6 +216,9 @@ const mountSchema = strictObject({
   name: dnsLabel.optional(),
   /** Mount read-only. */
   readOnly: bool.default(false),
+  /** Refuse to prepare the directory on the node's root filesystem: a bulk disk that failed to mount leaves an
+   * empty mount directory, and the agent would fill the root disk. Set false for a directory meant to be on /. */
+  onSeparateDisk: bool.default(true),
 });
 
 const ipv4Schema = z.union(
@@ -624,6 +627,8 @@ export interface LxcMountConfig {
   containerPath: string;
   /** Mounted read-only. */
   readOnly: boolean;
+  /** Must be on another filesystem than the node's /. */
+  onSeparateDisk: boolean;
 }
 
 /** One LXC, fully defaulted. */
@@ -894,6 +899,7 @@ function resolveLxc(
     hostPath: m.hostPath,
     containerPath: m.containerPath,
     readOnly: m.readOnly,
+    onSeparateDisk: m.onSeparateDisk,
   }));
   mounts.forEach((m, i) => {
     if (!DNS_LABEL.test(m.name)) {

@@ -106,6 +106,8 @@ describe("the homelab stack", () => {
     expect(cmd).toContain("DIR_MODE='0750'");
     expect(cmd).toContain("OWNED_DIRS='/var/lib/hermes-lxc/hermes /mnt/pve/hdd/hermes /media/2tb/hermes'");
     expect(cmd).toContain("ENSURE_PARENTS='/var/lib/hermes-lxc'");
+    // The bulk disks must really be mounted; the state directory lives on the node's own disk.
+    expect(cmd).toContain("SEPARATE_DISK_DIRS='/mnt/pve/hdd/hermes /media/2tb/hermes'");
     expect(named(run, "hermes-host-dirs").inputs.delete).toBeUndefined();
   });
 

@@ -110,6 +110,30 @@ describe("prepare-host-dirs.sh", () => {
     }
   });
 
+  test("refuses a bulk-disk dir that would land on the root filesystem (disk not mounted)", async () => {
+    // /tmp is on the root filesystem here, like an empty /mnt/pve/hdd whose disk failed to mount.
+    fs.mkdirSync(path.join(root, "hdd"));
+    const d = path.join(root, "hdd", "hermes");
+    const r = await runScript("prepare-host-dirs.sh", { ...owner, OWNED_DIRS: d, SEPARATE_DISK_DIRS: d });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `${d} would be on the root filesystem, not on a separate disk: is the disk mounted at ${root}/hdd?`,
+    );
+    expect(fs.existsSync(d)).toBe(false);
+  });
+
+  test("accepts a bulk-disk dir on a mounted filesystem", async () => {
+    const disk = path.join(root, "hdd");
+    fs.mkdirSync(disk);
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", disk]).status).toBe(0);
+    mounts.push(disk);
+    const d = path.join(disk, "hermes");
+    const r = await runScript("prepare-host-dirs.sh", { ...owner, OWNED_DIRS: d, SEPARATE_DISK_DIRS: d });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`created ${d}\n`);
+    expect(statOf(d)).toMatchObject({ uid: 110000, gid: 110000, mode: 0o750 });
+  });
+
   test("a second run prints ok, changes nothing and is fast", async () => {
     fs.mkdirSync(path.join(root, "hdd"));
     const d = path.join(root, "hdd", "hermes");

@@ -45,8 +45,20 @@ describe("the example stack", () => {
       docker: { install: true, source: "docker-ce", logMaxSize: "10m", logMaxFile: 3 },
     });
     expect(lxc.mounts).toEqual([
-      { name: "data", hostPath: "/mnt/pve/hdd/hermes", containerPath: "/data", readOnly: false },
-      { name: "fast", hostPath: "/media/2tb/hermes", containerPath: "/fast", readOnly: false },
+      {
+        name: "data",
+        hostPath: "/mnt/pve/hdd/hermes",
+        containerPath: "/data",
+        readOnly: false,
+        onSeparateDisk: true,
+      },
+      {
+        name: "fast",
+        hostPath: "/media/2tb/hermes",
+        containerPath: "/fast",
+        readOnly: false,
+        onSeparateDisk: true,
+      },
     ]);
     const agent = config.agents[0];
     expect(agent).toMatchObject({
