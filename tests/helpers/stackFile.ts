@@ -47,3 +47,19 @@ export function homelabWithSecrets(): RawStackConfig {
 
 export const readProjectFile = (relative: string) =>
   fs.readFileSync(path.join(PROJECT_DIR, relative), "utf8");
+
+/** The homelab stack plus a second LXC on a second node (one LXC per node of a cluster) and an agent on it. */
+export function twoNodeStack(): RawStackConfig {
+  const raw = homelabWithSecrets() as any;
+  raw.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: raw.proxmox.nodes.gihyeon.hostKey };
+  raw.lxcs.hermes2 = {
+    ...clone(raw.lxcs.hermes),
+    node: "pve2",
+    vmId: 119,
+    hostname: "hermes2",
+    stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" },
+    mounts: [{ hostPath: "/mnt/pve/hdd/hermes2", containerPath: "/data" }],
+  };
+  raw.agents.second = { lxc: "hermes2" };
+  return raw as RawStackConfig;
+}

@@ -3,7 +3,7 @@
  * container's inputs, the host preparation owner, pinned SSH everywhere, and no secret outside a secret value.
  */
 import * as fs from "node:fs";
-import { CANARY, clone, homelabWithSecrets } from "../helpers/stackFile";
+import { CANARY, homelabWithSecrets, twoNodeStack } from "../helpers/stackFile";
 import {
   CONTAINER_HOST_KEY,
   MockRun,
@@ -258,18 +258,7 @@ describe("the homelab stack", () => {
 
 describe("a two-LXC stack (one per node)", () => {
   it("doubles the container layer and keeps names apart", async () => {
-    const raw = homelabWithSecrets() as Mutable;
-    raw.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: raw.proxmox.nodes.gihyeon.hostKey };
-    raw.lxcs.hermes2 = {
-      ...clone(raw.lxcs.hermes),
-      node: "pve2",
-      vmId: 119,
-      hostname: "hermes2",
-      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" },
-      mounts: [{ hostPath: "/mnt/pve/hdd/hermes2", containerPath: "/data" }],
-    };
-    raw.agents.second = { lxc: "hermes2" };
-    const run = await runProgram(raw);
+    const run = await runProgram(twoNodeStack());
     const counts = countByType(run);
     expect(counts).toMatchObject({
       [T.hermesLxc]: 2,

@@ -4,7 +4,7 @@
  */
 import { ConfigError, RawStackConfig, parseStackConfig } from "../../components/config/schema";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
-import { CANARY, clone, homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
+import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
 
 const opts = { readFile: readProjectFile };
 type Mutable = any;
@@ -88,16 +88,7 @@ describe("the example stack", () => {
   });
 
   it("builds several LXCs from one stack (one per node)", () => {
-    const raw = homelabWithSecrets() as Mutable;
-    raw.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: raw.proxmox.nodes.gihyeon.hostKey };
-    raw.lxcs.hermes2 = {
-      ...clone(raw.lxcs.hermes),
-      node: "pve2",
-      vmId: 119,
-      hostname: "hermes2",
-      stateMount: { hostPath: "/var/lib/hermes-lxc/hermes2" },
-      mounts: [],
-    };
+    const raw = twoNodeStack();
     const { config } = parseStackConfig(raw, opts);
     expect(config.lxcs.map((l) => [l.name, l.node, l.vmId])).toEqual([
       ["hermes", "gihyeon", 118],
