@@ -165,7 +165,7 @@ const dockerSchema = strictObject({
   /** Per-container log size before rotation (the LXC rootfs is small). */
   logMaxSize: z
     .string()
-    .regex(/^\d+[kmg]$/, { error: "must look like 10m" })
+    .regex(/^[1-9]\d{0,5}[kmg]$/, { error: "must look like 10m (1 to 6 digits, then k, m or g)" })
     .default("10m"),
   /** Rotated log files kept per container. */
   logMaxFile: int(1, 100).default(3),

@@ -325,6 +325,12 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     /'docker-ce' or 'debian'/,
   ],
   [
+    "docker log size of zero",
+    (r) => (r.lxcs.hermes.docker = { logMaxSize: "0m" }),
+    "lxcs.hermes.docker.logMaxSize",
+    /must look like 10m/,
+  ],
+  [
     "docker version",
     (r) => (r.lxcs.hermes.docker = { dockerCeVersion: "28; rm -rf /" }),
     "lxcs.hermes.docker.dockerCeVersion",
