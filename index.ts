@@ -7,20 +7,15 @@
  */
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
 import { loadStackConfig } from "./components/config/loadStackConfig";
 import { DockerEngine } from "./components/dockerEngine";
 import { HermesGateway } from "./components/hermesGateway";
 import { HermesLxc } from "./components/hermesLxc";
-import { expandHome, hostKeyAlias } from "./components/lib/knownHosts";
+import { hostKeyAlias } from "./components/lib/knownHosts";
 import { SshAuth } from "./components/sshTarget";
 
-const { config, secrets } = loadStackConfig();
-
-const keyPath = config.ssh.privateKeyPath ? expandHome(config.ssh.privateKeyPath) : undefined;
-const auth: SshAuth = keyPath
-  ? { privateKey: pulumi.secret(fs.readFileSync(keyPath, "utf8")), privateKeyPath: keyPath }
-  : {};
+const { config, secrets, sshKey } = loadStackConfig();
+const auth: SshAuth = sshKey ? { privateKey: sshKey.content, privateKeyPath: sshKey.path } : {};
 
 const proxmox =
   config.lxcs.length > 0 && config.proxmox
@@ -72,6 +67,7 @@ const gateways = config.agents.map((agent) => {
     hostReady: [engine.ready],
     // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
     hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
+    sshCommand: agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.sshCommand : undefined,
   });
 });
 

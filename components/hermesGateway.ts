@@ -36,6 +36,8 @@ export interface HermesGatewayArgs {
   hostReady: pulumi.Input<pulumi.Resource>[];
   /** The agent's data directory as the Proxmox node sees it (for outputs), when known. */
   hostDataPath?: string;
+  /** `ssh ... root@<host>` for the Docker host, to print ready-to-paste commands. */
+  sshCommand?: pulumi.Input<string>;
 }
 
 /** The gateway of one agent. */
@@ -48,8 +50,8 @@ export class HermesGateway extends pulumi.ComponentResource {
   public readonly dataDir: string;
   /** The agent's /opt/data on the Proxmox node (for LXC targets). */
   public readonly hostDataPath: string;
-  /** How to read the gateway's logs. */
-  public readonly logsCommand: string;
+  /** How to read the gateway's logs, from the workstation when the SSH command is known. */
+  public readonly logsCommand: pulumi.Output<string>;
 
   constructor(name: string, args: HermesGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hermes-lxc:index:HermesGateway", name, {}, opts);
@@ -157,7 +159,8 @@ export class HermesGateway extends pulumi.ComponentResource {
     this.containerName = agent.containerName;
     this.dataDir = agent.dataDir;
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
-    this.logsCommand = `docker logs --tail 100 -f ${agent.containerName}`;
+    const logs = `docker logs --tail 100 -f ${agent.containerName}`;
+    this.logsCommand = args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${logs}` : pulumi.output(logs);
     this.registerOutputs({
       containerName: this.containerName,
       dataDir: this.dataDir,

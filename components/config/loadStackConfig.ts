@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { expandHome } from "../lib/knownHosts";
 import {
   AgentSecretValues,
   ConfigError,
@@ -28,10 +29,12 @@ export type SecretAgentValues = {
   [K in Exclude<keyof AgentSecretValues, "env">]?: pulumi.Output<string>;
 } & { env: Record<string, pulumi.Output<string>> };
 
-/** What `index.ts` gets: the validated model and its secrets. */
+/** What `index.ts` gets: the validated model, its secrets, and the SSH client key. */
 export interface LoadedStackConfig {
   config: StackConfig;
   secrets: StackSecrets;
+  /** ssh.privateKeyPath, home-expanded, and the key's content as a secret; absent when ssh-agent is used. */
+  sshKey?: { path: string; content: pulumi.Output<string> };
 }
 
 /** Where the process looks for things a user may have set outside this project's namespace. */
@@ -80,7 +83,11 @@ export function loadStackConfig(
     },
   });
   for (const warning of parsed.warnings) void pulumi.log.warn(warning);
-  return { config: parsed.config, secrets: wrapSecrets(parsed) };
+  return {
+    config: parsed.config,
+    secrets: wrapSecrets(parsed),
+    sshKey: readSshKey(parsed.config.ssh.privateKeyPath, environment.env),
+  };
 }
 
 /** Problems when the stack or the environment would make the Proxmox provider use an API token. */
@@ -104,6 +111,26 @@ export function apiTokenProblems(
 
 /** Whether the stack stores `key` encrypted. The SDK's check is internal (not in its typings), so it is looked up
  * defensively: if a future SDK drops it, the check is skipped rather than failing every deployment. */
+/** Reads the client key named by ssh.privateKeyPath; without one, ssh-agent must be running. */
+function readSshKey(privateKeyPath: string | undefined, env: NodeJS.ProcessEnv): LoadedStackConfig["sshKey"] {
+  if (privateKeyPath === undefined) {
+    if (!env.SSH_AUTH_SOCK) {
+      void pulumi.log.warn(
+        "ssh.privateKeyPath is not set and SSH_AUTH_SOCK is empty: remote commands will fail to authenticate.",
+      );
+    }
+    return undefined;
+  }
+  const resolved = expandHome(privateKeyPath);
+  try {
+    return { path: resolved, content: pulumi.secret(fs.readFileSync(resolved, "utf8")) };
+  } catch (e) {
+    throw new ConfigError([
+      `ssh.privateKeyPath: cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    ]);
+  }
+}
+
 function isSecretConfig(key: string): boolean {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
   if (typeof runtime.isConfigSecret !== "function") return true;

@@ -79,7 +79,10 @@ export function isSecretEnvelope(value: unknown): boolean {
  * Loads index.ts in a fresh module registry with `raw` as the stack config (secrets marked secret, as
  * `pulumi config set --secret` would), and returns what it registered.
  */
-export async function runProgram(raw: RawStackConfig, options: { preview?: boolean } = {}): Promise<MockRun> {
+export async function runProgram(
+  raw: RawStackConfig,
+  options: { preview?: boolean; privateKeyPath?: string } = {},
+): Promise<MockRun> {
   jest.resetModules();
   const pulumi = await import("@pulumi/pulumi");
   const key = clientKey();
@@ -87,7 +90,7 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
   const knownHostsDir = cachedKnownHostsDir;
   const stack: Record<string, unknown> = {
     ...raw,
-    ssh: { ...(raw.ssh as object), privateKeyPath: key.path, knownHostsDir },
+    ssh: { ...(raw.ssh as object), privateKeyPath: options.privateKeyPath ?? key.path, knownHostsDir },
   };
 
   const config: Record<string, string> = {};
@@ -138,7 +141,7 @@ export async function runProgram(raw: RawStackConfig, options: { preview?: boole
 async function resolveDeep(value: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     const v = await new Promise<unknown>((resolve) =>
-      (value).apply((x) => {
+      value.apply((x) => {
         resolve(x);
         return x;
       }),

@@ -214,7 +214,9 @@ describe("the homelab stack", () => {
       hermes: {
         containerName: "hermes-hermes",
         hostDataPath: "/var/lib/hermes-lxc/hermes/hermes",
-        logs: "docker logs --tail 100 -f hermes-hermes",
+        logs: expect.stringMatching(
+          /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
+        ),
       },
     });
   });
@@ -298,5 +300,11 @@ describe("bad configuration", () => {
     }
     expect(run).toBeUndefined();
     expect(error?.message).toMatch(/lxcs\.hermes\.mounts\[0\]\.hostPath: must not be \//);
+  });
+
+  it("names ssh.privateKeyPath when the key file cannot be read", async () => {
+    await expect(
+      runProgram(homelabWithSecrets(), { privateKeyPath: "/nonexistent/id_ed25519" }),
+    ).rejects.toThrow(/ssh\.privateKeyPath: cannot read \/nonexistent\/id_ed25519: ENOENT/);
   });
 });
