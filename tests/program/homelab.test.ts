@@ -307,4 +307,12 @@ describe("bad configuration", () => {
       runProgram(homelabWithSecrets(), { privateKeyPath: "/nonexistent/id_ed25519" }),
     ).rejects.toThrow(/ssh\.privateKeyPath: cannot read \/nonexistent\/id_ed25519: ENOENT/);
   });
+
+  it("previews a stack that does not exist yet: unknown readiness output, same graph, nothing written", async () => {
+    const preview = await runProgram(homelabWithSecrets(), { preview: true, resolveOutputs: false });
+    expect(countByType(preview)).toEqual(countByType(await runProgram(homelabWithSecrets())));
+    const provider = named(preview, "hermes-docker-docker").inputs as Mutable;
+    // The container's host key is unknown before it exists, so no known_hosts entry can be pinned yet.
+    expect(provider.sshOpts).toEqual({ __pulumiUnknown: true });
+  });
 });
