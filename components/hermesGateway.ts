@@ -10,9 +10,9 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as crypto from "node:crypto";
 import type { AgentConfig } from "./config/schema";
 import type { SecretAgentValues } from "./config/loadStackConfig";
+import { agentFilesDigest } from "./lib/agentFiles";
 import { agentFilesPayload } from "./lib/agentPayload";
 import { gatewayContainerSpec } from "./lib/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
@@ -72,9 +72,7 @@ export class HermesGateway extends pulumi.ComponentResource {
     );
     // Digest of the payload, to re-run the health check after the files step restarted the gateway. Secret too:
     // a bare hash of a short secret can be guessed offline.
-    const payloadDigest = pulumi.secret(
-      payload.apply((p) => crypto.createHash("sha256").update(p).digest("hex")),
-    );
+    const payloadDigest = pulumi.secret(payload.apply(agentFilesDigest));
 
     const files = new command.remote.Command(
       `${name}-files`,
