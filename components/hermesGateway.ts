@@ -14,6 +14,7 @@ import type { AgentConfig } from "./config/schema";
 import type { SecretAgentValues } from "./config/loadStackConfig";
 import { agentFilesDigest } from "./lib/agentFiles";
 import { agentFilesPayload } from "./lib/agentPayload";
+import { agentFilesScriptEnv, gatewayHealthScriptEnv } from "./lib/gatewayScripts";
 import { gatewayContainerSpec } from "./lib/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
@@ -78,16 +79,11 @@ export class HermesGateway extends pulumi.ComponentResource {
       `${name}-files`,
       {
         connection,
-        create: renderRemoteCommand("write-agent-files", readTemplate("write-agent-files.sh"), {
-          AGENT_NAME: agent.name,
-          AGENT_DIR: agent.dataDir,
-          OWNER_UID: agent.gatewayIds.uid,
-          OWNER_GID: agent.gatewayIds.gid,
-          CONTAINER_NAME: agent.containerName,
-          MANAGED: agent.managed,
-          MERGE_CONFIG_PY: readTemplate("merge-config.py"),
-          HERMES_WRAPPER_SH: readTemplate("hermes-wrapper.sh"),
-        }),
+        create: renderRemoteCommand(
+          "write-agent-files",
+          readTemplate("write-agent-files.sh"),
+          agentFilesScriptEnv(agent),
+        ),
         // Secrets travel on stdin only; output is secret and not logged.
         stdin: payload,
         logging: "none",
@@ -141,12 +137,11 @@ export class HermesGateway extends pulumi.ComponentResource {
       `${name}-health`,
       {
         connection,
-        create: renderRemoteCommand("wait-for-gateway", readTemplate("wait-for-gateway.sh"), {
-          CONTAINER_NAME: agent.containerName,
-          TIMEOUT_SECONDS: agent.healthTimeoutSeconds,
-          API_HEALTH_URL: agent.apiServer.enabled ? "http://127.0.0.1:8642/health" : "",
-          LOG_LINES: 50,
-        }),
+        create: renderRemoteCommand(
+          "wait-for-gateway",
+          readTemplate("wait-for-gateway.sh"),
+          gatewayHealthScriptEnv(agent),
+        ),
         // After every (re)start: a new container, or new files (which restarted it).
         triggers: [this.container.id, payloadDigest],
         addPreviousOutputInEnv: false,

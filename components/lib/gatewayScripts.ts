@@ -1,0 +1,31 @@
+/**
+ * The environments of the gateway's remote scripts, as pure functions: HermesGateway passes them to its remote
+ * commands, and the system tier runs the same scripts with the same environments against a real LXC.
+ */
+import type { AgentConfig } from "../config/schema";
+import { readTemplate } from "./remoteScript";
+
+/** Environment of write-agent-files.sh for an agent (its stdin is the agent files payload). */
+export function agentFilesScriptEnv(agent: AgentConfig): Record<string, string | number | boolean> {
+  return {
+    AGENT_NAME: agent.name,
+    AGENT_DIR: agent.dataDir,
+    OWNER_UID: agent.gatewayIds.uid,
+    OWNER_GID: agent.gatewayIds.gid,
+    CONTAINER_NAME: agent.containerName,
+    MANAGED: agent.managed,
+    MERGE_CONFIG_PY: readTemplate("merge-config.py"),
+    HERMES_WRAPPER_SH: readTemplate("hermes-wrapper.sh"),
+  };
+}
+
+/** Environment of wait-for-gateway.sh for an agent. */
+export function gatewayHealthScriptEnv(agent: AgentConfig): Record<string, string | number | boolean> {
+  return {
+    CONTAINER_NAME: agent.containerName,
+    TIMEOUT_SECONDS: agent.healthTimeoutSeconds,
+    // The API server listens inside the container; the image ships curl.
+    API_HEALTH_URL: agent.apiServer.enabled ? "http://127.0.0.1:8642/health" : "",
+    LOG_LINES: 50,
+  };
+}
