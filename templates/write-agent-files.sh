@@ -281,6 +281,12 @@ for i in "${!f_path[@]}"; do
     as_owner rm -f -- "$tmp"
     tmp=$merged
   fi
+  # hermes' entrypoint appends a random API_SERVER_KEY to .env at boot when the file has none (it runs a loopback
+  # API server). Keep that line when the stack declares no key, or every run would see .env "changed", rewrite it
+  # and restart the gateway, which would append a new key again. The key moves through a pipe, never argv.
+  if [[ $rel == .env && $present == true ]] && ! as_owner grep -q '^API_SERVER_KEY=' "$tmp"; then
+    as_owner grep -m1 '^API_SERVER_KEY=.' "$target" | as_owner tee -a -- "$tmp" >/dev/null || true
+  fi
   as_owner chmod -- "$mode" "$tmp"
 
   if [[ $present == true ]] && as_owner cmp -s -- "$tmp" "$target"; then

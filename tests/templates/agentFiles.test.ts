@@ -618,6 +618,35 @@ describe("write-agent-files.sh", () => {
     expect(meta(inAgent(".env"))).toEqual({ uid: OWNER, gid: OWNER, mode: 0o600 });
   });
 
+  it("keeps the API_SERVER_KEY hermes appended at boot when the stack declares none: no rewrite, no restart", () => {
+    expect(write(payload()).status).toBe(0);
+    // What hermes' entrypoint does on first boot when .env has no key.
+    fs.appendFileSync(inAgent(".env"), "API_SERVER_KEY=SECRET-hermes-generated-0123456789abcdef\n");
+    const before = fs.readFileSync(inAgent(".env"), "utf8");
+    clearDockerLog();
+    const r = write(payload());
+    expect(r.lines).toEqual(SECOND_RUN);
+    expect(restarts()).toEqual([]);
+    expect(fs.readFileSync(inAgent(".env"), "utf8")).toBe(before);
+    // A rotation keeps it too, and still restarts once.
+    const rotated = write(payload({ env: [{ name: "LLM_API_KEY", value: "sk-SECRET-llm-rotated" }] }));
+    expect(rotated.lines[0]).toBe("changed .env");
+    expect(fs.readFileSync(inAgent(".env"), "utf8")).toContain(
+      "API_SERVER_KEY=SECRET-hermes-generated-0123456789abcdef",
+    );
+    expect(restarts()).toEqual([["restart", CONTAINER]]);
+  });
+
+  it("a declared API_SERVER_KEY replaces the one hermes generated", () => {
+    expect(write(payload()).status).toBe(0);
+    fs.appendFileSync(inAgent(".env"), "API_SERVER_KEY=SECRET-hermes-generated-0123456789abcdef\n");
+    const r = write(payload({ env: [{ name: "API_SERVER_KEY", value: "SECRET-declared-key-0123456789" }] }));
+    expect(r.lines[0]).toBe("changed .env");
+    const env = fs.readFileSync(inAgent(".env"), "utf8");
+    expect(env).toContain("API_SERVER_KEY='SECRET-declared-key-0123456789'");
+    expect(env).not.toContain("hermes-generated");
+  });
+
   it("auth.json is seeded only when absent; hermes' refreshed copy is kept; policy replace forces it", () => {
     expect(write(payload()).status).toBe(0);
     const refreshed = '{"providers":{"nous":{"refresh_token":"SECRET-refresh-rotated-by-hermes"}}}';
