@@ -6,13 +6,25 @@ import { readProjectFile } from "../helpers/stackFile";
 
 describe("config documentation", () => {
   it("Pulumi.yaml declares exactly the top-level keys the program reads, secrets marked secret", () => {
-    const project = yaml.load(readProjectFile("Pulumi.yaml")) as { name: string; config: Record<string, { type: string; secret?: boolean; description: string }> };
+    const project = yaml.load(readProjectFile("Pulumi.yaml")) as {
+      name: string;
+      config: Record<string, { type: string; secret?: boolean; description: string }>;
+    };
     expect(project.name).toBe("hermes-lxc");
     expect(Object.keys(project.config).sort()).toEqual([...TOP_LEVEL_KEYS].sort());
     for (const [key, decl] of Object.entries(project.config)) {
-      expect({ key, type: decl.type, described: decl.description.length > 10 }).toEqual({ key, type: expect.stringMatching(/^(string|object)$/), described: true });
+      expect({ key, type: decl.type, described: decl.description.length > 10 }).toEqual({
+        key,
+        type: expect.stringMatching(/^(string|object)$/),
+        described: true,
+      });
     }
-    expect(Object.entries(project.config).filter(([, d]) => d.secret).map(([k]) => k).sort()).toEqual(["agentSecrets", "proxmoxPassword"]);
+    expect(
+      Object.entries(project.config)
+        .filter(([, d]) => d.secret)
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(["agentSecrets", "proxmoxPassword"]);
   });
 
   it("the README documents every key of the model, and nothing else", () => {
