@@ -150,9 +150,12 @@ done
 unset data
 unset 'lines'
 
-# Parent directories, shallowest first; a path cannot be a file and a directory at once.
-dirs=()
-declare -A is_dir=()
+# Parent directories, shallowest first; a path cannot be a file and a directory at once. workspace/ always exists:
+# the bulk disks are mounted below it (/opt/data/workspace/<name>), and if it is missing when the container starts,
+# Docker creates it root-owned 0755 and the agent cannot write beside its mounts.
+dirs=(workspace)
+declare -A is_dir=([workspace]=1)
+[[ -z ${is_file[workspace]+x} ]] || die "payload: workspace is declared as a file but it is the directory the bulk disks mount into; nothing was written"
 for rel in "${f_path[@]}"; do
   prefix=
   IFS=/ read -r -a segs <<<"$rel"

@@ -109,6 +109,8 @@ describe("the gateway layer on a real LXC", () => {
 
   test("seen from the node: owners 110000, secrets 0600, config 0640, directory 0750, managed marker", () => {
     expect(hostStat(hostAgentDir)).toBe("110000:110000 750");
+    // Created by the files step before Docker mounts the bulk disks below it (Docker would make it root's).
+    expect(hostStat(path.join(hostAgentDir, "workspace"))).toBe("110000:110000 750");
     expect(hostStat(path.join(hostAgentDir, ".env"))).toBe("110000:110000 600");
     expect(hostStat(path.join(hostAgentDir, "config.yaml"))).toBe("110000:110000 640");
     expect(hostStat(path.join(hostAgentDir, ".managed"))).toBe("110000:110000 640");

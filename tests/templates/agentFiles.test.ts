@@ -537,6 +537,12 @@ describe("write-agent-files.sh", () => {
     expect(meta(wrapperPath)).toEqual({ uid: 0, gid: 0, mode: 0o755 });
   });
 
+  it("always creates workspace/ for the agent, even with no document in it (Docker would create it root-owned)", () => {
+    const files = agentFileList().filter((f) => !f.path.startsWith("workspace/"));
+    expect(write(encodeAgentFilesPayload(files)).status).toBe(0);
+    expect(meta(inAgent("workspace"))).toEqual({ uid: OWNER, gid: OWNER, mode: 0o750 });
+  });
+
   it("second run with the same payload changes nothing (same inodes) and does not restart", () => {
     expect(write(payload()).status).toBe(0);
     const inodes = [".env", "config.yaml", "auth.json", "workspace/USER.md", ".managed"].map(
