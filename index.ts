@@ -31,7 +31,13 @@ const lxcs = new Map<string, HermesLxc>();
 for (const lxc of config.lxcs) {
   lxcs.set(
     lxc.name,
-    new HermesLxc(lxc.name, { lxc, provider: proxmox!, auth, knownHostsDir: config.ssh.knownHostsDir }),
+    new HermesLxc(lxc.name, {
+      lxc,
+      provider: proxmox!,
+      auth,
+      knownHostsDir: config.ssh.knownHostsDir,
+      rootPassword: secrets.lxcs[lxc.name]?.rootPassword,
+    }),
   );
 }
 

@@ -31,6 +31,8 @@ export interface HermesLxcArgs {
   auth: SshAuth;
   /** Directory for the known_hosts files of the nested Docker provider. */
   knownHostsDir: string;
+  /** Root password for console logins, as a secret; none by default (SSH keys only). */
+  rootPassword?: pulumi.Output<string>;
 }
 
 /** One row of the mount table output. */
@@ -171,7 +173,11 @@ export class HermesLxc extends pulumi.ComponentResource {
                 },
               }
             : {}),
-          userAccount: { keys: lxc.rootSshKeys },
+          // A secret password makes the provider keep the whole initialization block secret in state.
+          userAccount: {
+            keys: lxc.rootSshKeys,
+            ...(args.rootPassword ? { password: args.rootPassword } : {}),
+          },
         },
         // The state mount first (mp0), then the bulk disks in config order.
         mountPoints: [

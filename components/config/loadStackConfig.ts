@@ -22,6 +22,8 @@ export interface StackSecrets {
   proxmoxPassword?: pulumi.Output<string>;
   /** Per-agent secret values (plain strings are validated, then wrapped). */
   agents: Record<string, SecretAgentValues>;
+  /** Per-LXC secrets. */
+  lxcs: Record<string, { rootPassword?: pulumi.Output<string> }>;
 }
 
 /** An agent's secrets as Pulumi secrets. */
@@ -62,13 +64,13 @@ export function loadStackConfig(
 
   const tokenProblems = apiTokenProblems(environment.env, new pulumi.Config("proxmoxve"));
   if (tokenProblems.length > 0) throw new ConfigError(tokenProblems);
-  for (const secretKey of ["proxmoxPassword", "agentSecrets"] as const) {
+  for (const secretKey of ["proxmoxPassword", "agentSecrets", "lxcSecrets"] as const) {
     if (raw[secretKey] !== undefined && !isSecretConfig(secretKey)) {
       throw new ConfigError([
         `${secretKey}: is stored in plain text in the stack file. Remove it and set it again with --secret, e.g. ` +
           (secretKey === "proxmoxPassword"
             ? "pulumi config set --secret proxmoxPassword"
-            : "pulumi config set --secret --path 'agentSecrets.<agent>.llmApiKey' <value>"),
+            : `pulumi config set --secret --path '${secretKey}.<name>.<key>' <value>`),
       ]);
     }
   }
@@ -152,7 +154,13 @@ function wrapSecrets(parsed: ParsedStackConfig): StackSecrets {
     }
     agents[name] = wrapped;
   }
+  const lxcs: StackSecrets["lxcs"] = {};
+  for (const [name, values] of Object.entries(parsed.secrets.lxcs)) {
+    lxcs[name] =
+      values.rootPassword === undefined ? {} : { rootPassword: pulumi.secret(values.rootPassword) };
+  }
   return {
+    lxcs,
     proxmoxPassword:
       parsed.secrets.proxmoxPassword === undefined
         ? undefined

@@ -571,6 +571,13 @@ const agentSecretsSchema = strictObject({
   env: z.record(envName, secretValue).default({}),
 });
 
+const lxcSecretsSchema = strictObject({
+  /** Root password of the container (console login). Optional: SSH keys are enough for the program. */
+  rootPassword: secretValue
+    .refine((s) => s.length >= 8, { error: "must be at least 8 characters" })
+    .optional(),
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // The whole stack
 
@@ -583,6 +590,7 @@ export interface RawStackConfig {
   dockerHosts?: unknown;
   agents?: unknown;
   agentSecrets?: unknown;
+  lxcSecrets?: unknown;
 }
 
 /** Top-level keys, as declared in Pulumi.yaml. Tests check that the two agree. */
@@ -594,6 +602,7 @@ export const TOP_LEVEL_KEYS = [
   "dockerHosts",
   "agents",
   "agentSecrets",
+  "lxcSecrets",
 ] as const;
 
 export const stackSchema = strictObject({
@@ -604,6 +613,7 @@ export const stackSchema = strictObject({
   dockerHosts: z.record(dnsLabel, dockerHostSchema).default({}),
   agents: z.record(dnsLabel, agentSchema).default({}),
   agentSecrets: z.record(dnsLabel, agentSecretsSchema).default({}),
+  lxcSecrets: z.record(dnsLabel, lxcSecretsSchema).default({}),
 });
 
 type ParsedStack = z.output<typeof stackSchema>;
@@ -700,7 +710,11 @@ export type AgentSecretValues = z.output<typeof agentSecretsSchema>;
 /** The result of parsing: the model, the secrets, and warnings to show at preview. */
 export interface ParsedStackConfig {
   config: StackConfig;
-  secrets: { proxmoxPassword?: string; agents: Record<string, AgentSecretValues> };
+  secrets: {
+    proxmoxPassword?: string;
+    agents: Record<string, AgentSecretValues>;
+    lxcs: Record<string, { rootPassword?: string }>;
+  };
   warnings: string[];
 }
 
@@ -757,7 +771,11 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     config: model,
-    secrets: { proxmoxPassword: parsed.proxmoxPassword, agents: parsed.agentSecrets },
+    secrets: {
+      proxmoxPassword: parsed.proxmoxPassword,
+      agents: parsed.agentSecrets,
+      lxcs: parsed.lxcSecrets,
+    },
     warnings,
   };
 }
@@ -828,6 +846,9 @@ function resolveStack(
     .sort()
     .map((name) => resolveAgent(name, parsed, lxcs, dockerHosts, options, problems, warnings));
 
+  for (const name of Object.keys(parsed.lxcSecrets)) {
+    if (!parsed.lxcs[name]) problems.push(`lxcSecrets.${name}: there is no LXC '${name}' in lxcs`);
+  }
   for (const name of Object.keys(parsed.agentSecrets)) {
     if (!parsed.agents[name]) problems.push(`agentSecrets.${name}: there is no agent '${name}' in agents`);
   }

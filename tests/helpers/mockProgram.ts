@@ -97,7 +97,11 @@ export async function runProgram(
   for (const [k, v] of Object.entries(stack)) {
     if (v !== undefined) config[`hermes-lxc:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  pulumi.runtime.setAllConfig(config, ["hermes-lxc:proxmoxPassword", "hermes-lxc:agentSecrets"]);
+  pulumi.runtime.setAllConfig(config, [
+    "hermes-lxc:proxmoxPassword",
+    "hermes-lxc:agentSecrets",
+    "hermes-lxc:lxcSecrets",
+  ]);
 
   const resources: Recorded[] = [];
   await pulumi.runtime.setMocks(

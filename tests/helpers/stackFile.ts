@@ -29,12 +29,14 @@ export const CANARY = {
   llmApiKey: "CANARY-llm-key-91bd",
   telegramBotToken: "123456:CANARY-telegram-token-c4e2",
   extraEnv: "CANARY-github-token-55aa",
+  rootPassword: "CANARY-root-pw-3c1d",
 };
 
 /** The homelab stack plus canary secrets, as `pulumi config set --secret` would provide them. */
 export function homelabWithSecrets(): RawStackConfig {
   const raw = clone(loadStackFile("homelab"));
   raw.proxmoxPassword = CANARY.proxmoxPassword;
+  raw.lxcSecrets = { hermes: { rootPassword: CANARY.rootPassword } };
   raw.agentSecrets = {
     hermes: {
       llmApiKey: CANARY.llmApiKey,

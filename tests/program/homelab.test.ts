@@ -78,10 +78,12 @@ describe("the homelab stack", () => {
       tags: ["ai", "agent", "pulumi"],
       operatingSystem: { templateFileId: "hermes-template-id", type: "debian" },
     });
+    // The root password is set, so the whole initialization block travels as a secret.
+    expect(isSecretEnvelope(ct.initialization)).toBe(true);
     const init = unwrapSecrets(ct.initialization) as Mutable;
     expect(init).toMatchObject({ hostname: "hermes", ipConfigs: [{ ipv4: { address: "dhcp" } }] });
     expect(init.userAccount.keys[0]).toMatch(/^ssh-ed25519 /);
-    expect(init.userAccount.password).toBeUndefined();
+    expect(init.userAccount.password).toBe(CANARY.rootPassword);
     expect(ct.mountPoints).toEqual([
       { volume: "/var/lib/hermes-lxc/hermes", path: "/srv/hermes", backup: false },
       { volume: "/mnt/pve/hdd/hermes", path: "/data", readOnly: false, backup: false },

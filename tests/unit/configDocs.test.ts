@@ -24,7 +24,7 @@ describe("config documentation", () => {
         .filter(([, d]) => d.secret)
         .map(([k]) => k)
         .sort(),
-    ).toEqual(["agentSecrets", "proxmoxPassword"]);
+    ).toEqual(["agentSecrets", "lxcSecrets", "proxmoxPassword"]);
   });
 
   it("the README documents every key of the model, and nothing else", () => {

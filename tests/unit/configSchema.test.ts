@@ -325,6 +325,18 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     /'docker-ce' or 'debian'/,
   ],
   [
+    "secrets for an unknown LXC",
+    (r) => (r.lxcSecrets.ghost = { rootPassword: "long-enough-pw" }),
+    "lxcSecrets.ghost",
+    /no LXC 'ghost'/,
+  ],
+  [
+    "short root password",
+    (r) => (r.lxcSecrets.hermes.rootPassword = "short"),
+    "lxcSecrets.hermes.rootPassword",
+    /at least 8 characters/,
+  ],
+  [
     "docker log size of zero",
     (r) => (r.lxcs.hermes.docker = { logMaxSize: "0m" }),
     "lxcs.hermes.docker.logMaxSize",
