@@ -26,6 +26,7 @@ export interface GatewayPort {
   external: number;
   /** Address on the Docker host. */
   ip: string;
+  protocol: "tcp";
 }
 
 /** Everything `docker run` needs for one agent's gateway. */
@@ -74,9 +75,9 @@ export function gatewayContainerSpec(
   const ports: GatewayPort[] = [];
   // Messaging connectors are outbound only: nothing is published unless asked for.
   if (agent.apiServer.enabled)
-    ports.push({ internal: 8642, external: agent.apiServer.port, ip: agent.apiServer.bind });
+    ports.push({ internal: 8642, external: agent.apiServer.port, ip: agent.apiServer.bind, protocol: "tcp" });
   if (agent.dashboard.enabled)
-    ports.push({ internal: 9119, external: agent.dashboard.port, ip: agent.dashboard.bind });
+    ports.push({ internal: 9119, external: agent.dashboard.port, ip: agent.dashboard.bind, protocol: "tcp" });
   return {
     name: agent.containerName,
     image: agent.imageRef,
