@@ -111,6 +111,7 @@ export class HermesGateway extends pulumi.ComponentResource {
         ports: spec.ports,
         restart: spec.restart,
         memory: spec.memoryMb,
+        memorySwap: spec.memorySwapMb,
         cpus: spec.cpus,
         shmSize: spec.shmSizeMb,
         logDriver: spec.logDriver,

@@ -6,15 +6,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expandHome } from "../lib/knownHosts";
-import {
-  AgentSecretValues,
-  ConfigError,
-  ParsedStackConfig,
-  RawStackConfig,
-  StackConfig,
-  TOP_LEVEL_KEYS,
-  parseStackConfig,
-} from "./schema";
+import * as yaml from "js-yaml";
+import { EngineConfig, readRawConfig } from "./rawConfig";
+import { AgentSecretValues, ConfigError, ParsedStackConfig, StackConfig, parseStackConfig } from "./schema";
 
 /** Secret inputs, each wrapped in pulumi.secret so they stay encrypted in state and masked in output. */
 export interface StackSecrets {
@@ -52,28 +46,27 @@ export interface Environment {
 export function loadStackConfig(
   environment: Environment = { env: process.env, projectDir: process.cwd() },
 ): LoadedStackConfig {
-  const cfg = new pulumi.Config();
-  const raw: RawStackConfig = {};
-  for (const key of TOP_LEVEL_KEYS) {
-    // getObject JSON-parses structured values; plain strings (proxmoxPassword) come through get. Reading a
-    // secret key synchronously yields its plaintext, which is validated here and wrapped in pulumi.secret below.
-    const text = cfg.get(key);
-    if (text === undefined) continue;
-    raw[key] = key === "proxmoxPassword" ? text : cfg.getObject(key);
+  try {
+    return readAndValidate(environment);
+  } catch (e) {
+    // A RunError is printed once, as its message, without the stack trace the runtime adds to other errors: a
+    // configuration problem is the user's to fix, and the message already names the key path.
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
   }
+}
 
+function readAndValidate(environment: Environment): LoadedStackConfig {
   const tokenProblems = apiTokenProblems(environment.env, new pulumi.Config("proxmoxve"));
   if (tokenProblems.length > 0) throw new ConfigError(tokenProblems);
-  for (const secretKey of ["proxmoxPassword", "agentSecrets", "lxcSecrets"] as const) {
-    if (raw[secretKey] !== undefined && !isSecretConfig(secretKey)) {
-      throw new ConfigError([
-        `${secretKey}: is stored in plain text in the stack file. Remove it and set it again with --secret, e.g. ` +
-          (secretKey === "proxmoxPassword"
-            ? "pulumi config set --secret proxmoxPassword"
-            : `pulumi config set --secret --path '${secretKey}.<name>.<key>' <value>`),
-      ]);
-    }
-  }
+  // Reading a secret synchronously yields its plaintext: it is validated here and wrapped in pulumi.secret below.
+  const { raw, problems } = readRawConfig({
+    project: pulumi.getProject(),
+    all: pulumi.runtime.allConfig(),
+    isSecret: isSecretConfig,
+    stackFile: readStackFile(environment.projectDir),
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
 
   const parsed = parseStackConfig(raw, {
     readFile: (relative) => {
@@ -100,7 +93,7 @@ export function apiTokenProblems(
   const problems: string[] = [];
   const why =
     "Proxmox refuses bind mounts and the keyctl feature to every API token (even root@pam!token); this program needs " +
-    "root@pam with a password (proxmoxPassword). See the README, 'Proxmox credentials'.";
+    "root@pam with a password (proxmoxPassword). See the README, 'Prerequisites'.";
   if (env.PROXMOX_VE_API_TOKEN)
     problems.push(`environment variable PROXMOX_VE_API_TOKEN: is set. ${why} Unset it.`);
   if (proxmoxveConfig.get("apiToken") !== undefined) {
@@ -133,10 +126,20 @@ function readSshKey(privateKeyPath: string | undefined, env: NodeJS.ProcessEnv):
   }
 }
 
-function isSecretConfig(key: string): boolean {
+function isSecretConfig(fullKey: string): boolean {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
   if (typeof runtime.isConfigSecret !== "function") return true;
-  return runtime.isConfigSecret(`${pulumi.getProject()}:${key}`);
+  return runtime.isConfigSecret(fullKey);
+}
+
+/** Pulumi.<stack>.yaml of the project, parsed, when it exists (it names plain-text leaves of secret keys). */
+function readStackFile(projectDir: string): EngineConfig["stackFile"] {
+  const name = `Pulumi.${pulumi.getStack()}.yaml`;
+  try {
+    return { name, doc: yaml.load(fs.readFileSync(path.join(projectDir, name), "utf8")) };
+  } catch {
+    return undefined;
+  }
 }
 
 function wrapSecrets(parsed: ParsedStackConfig): StackSecrets {

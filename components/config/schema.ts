@@ -6,6 +6,7 @@
  * Every message names the key path (`lxcs.hermes.mounts[1].hostPath`) and says what is allowed. Messages never
  * contain a secret value.
  */
+import { dockerCpus } from "../lib/dockerCpus";
 import { z } from "zod";
 import { GATEWAY_ID_MAX, GATEWAY_ID_MIN } from "../lib/idmap";
 import {
@@ -514,7 +515,20 @@ const agentSchema = strictObject({
     .union([z.number(), z.string()])
     .transform((v) => String(v))
     .pipe(z.string().regex(/^\d+(\.\d{1,2})?$/, { error: "must be a number of CPUs such as 2 or 1.5" }))
-    .default("2"),
+    // The docker provider reads cpus back in its own form ("2" as "2.0"); the model holds that form, and refuses
+    // amounts it would read back as others (0.05 as 0.1), which would re-create the container on every update.
+    .transform((v, ctx) => {
+      const sent = Number(v) > 0 ? dockerCpus(v) : undefined;
+      if (sent === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)",
+        });
+        return z.NEVER;
+      }
+      return sent;
+    })
+    .default("2.0"),
   /** Browser tools (Playwright/Chromium) need 1 GB of shared memory. */
   browserTools: bool.default(true),
   /** The OpenAI-compatible API server (port 8642); needs agentSecrets.<agent>.apiServerKey (16+ characters). */
@@ -593,7 +607,7 @@ export interface RawStackConfig {
   lxcSecrets?: unknown;
 }
 
-/** Top-level keys, as declared in Pulumi.yaml. Tests check that the two agree. */
+/** Every top-level key of the `hermes-lxc:` namespace the program reads. */
 export const TOP_LEVEL_KEYS = [
   "proxmox",
   "proxmoxPassword",
@@ -604,6 +618,12 @@ export const TOP_LEVEL_KEYS = [
   "agentSecrets",
   "lxcSecrets",
 ] as const;
+
+/**
+ * The top-level keys that hold secrets. They are not declared in Pulumi.yaml (the engine refuses a secret key's
+ * default and requires one without a default on every stack); the program refuses them unless encrypted.
+ */
+export const SECRET_TOP_LEVEL_KEYS = ["proxmoxPassword", "agentSecrets", "lxcSecrets"] as const;
 
 export const stackSchema = strictObject({
   proxmox: proxmoxSchema.optional(),

@@ -41,6 +41,9 @@ export interface GatewayContainerSpec {
   ports: GatewayPort[];
   restart: "unless-stopped";
   memoryMb: number;
+  /** Memory plus swap, in MB: equal to memoryMb (no swap). Docker's default when unset is twice the memory,
+   * which the provider then reads back as a change on every update. */
+  memorySwapMb: number;
   cpus: string;
   shmSizeMb: number;
   logDriver: "json-file";
@@ -87,6 +90,7 @@ export function gatewayContainerSpec(
     ports,
     restart: "unless-stopped",
     memoryMb: agent.memoryMb,
+    memorySwapMb: agent.memoryMb,
     cpus: agent.cpus,
     // Chromium in the browser tools crashes with Docker's 64 MB default.
     shmSizeMb: agent.browserTools ? 1024 : 64,
@@ -102,7 +106,16 @@ export function dockerRunArgs(spec: GatewayContainerSpec, imageOverride?: string
   for (const e of spec.envs) args.push("-e", e);
   for (const v of spec.volumes) args.push("-v", `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
   for (const p of spec.ports) args.push("-p", `${p.ip}:${p.external}:${p.internal}`);
-  args.push("--memory", `${spec.memoryMb}m`, "--cpus", spec.cpus, "--shm-size", `${spec.shmSizeMb}m`);
+  args.push(
+    "--memory",
+    `${spec.memoryMb}m`,
+    "--memory-swap",
+    `${spec.memorySwapMb}m`,
+    "--cpus",
+    spec.cpus,
+    "--shm-size",
+    `${spec.shmSizeMb}m`,
+  );
   args.push("--log-driver", spec.logDriver);
   for (const [k, v] of Object.entries(spec.logOpts)) args.push("--log-opt", `${k}=${v}`);
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);

@@ -84,7 +84,9 @@ export async function runProgram(
   options: { preview?: boolean; privateKeyPath?: string; resolveOutputs?: boolean } = {},
 ): Promise<MockRun> {
   jest.resetModules();
-  const pulumi = await import("@pulumi/pulumi");
+  // A fresh SDK instance after resetModules (require: see the program's require below).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const key = clientKey();
   cachedKnownHostsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
   const knownHostsDir = cachedKnownHostsDir;
@@ -136,7 +138,9 @@ export async function runProgram(
     options.preview ?? false,
   );
 
-  const program = (await import("../../index")) as Record<string, unknown>;
+  // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require("../../index") as Record<string, unknown>;
   const outputs =
     options.resolveOutputs === false ? {} : ((await resolveDeep(program, pulumi)) as Record<string, unknown>);
   // Let registrations settle (outputs that stay unknown in a preview are not awaited).

@@ -194,7 +194,9 @@ describe("the homelab stack", () => {
       envs: ["HERMES_UID=10000", "HERMES_GID=10000", "HERMES_MANAGED=true"],
       restart: "unless-stopped",
       memory: 3072,
-      cpus: "2",
+      // What the docker provider reads back, so a no-op `pulumi up` sees no change (components/lib/dockerCpus.ts).
+      memorySwap: 3072,
+      cpus: "2.0",
       shmSize: 1024,
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
