@@ -92,10 +92,10 @@ export const containers = Object.fromEntries(
   ]),
 );
 
-/** Per agent: container name, data path on the host, and how to read the logs. */
+/** Per agent: container name, data path on the host, how to read the logs, and what the health gate saw. */
 export const agents = Object.fromEntries(
   gateways.map((g, i) => [
     config.agents[i].name,
-    { containerName: g.containerName, hostDataPath: g.hostDataPath, logs: g.logsCommand },
+    { containerName: g.containerName, hostDataPath: g.hostDataPath, logs: g.logsCommand, health: g.health },
   ]),
 );

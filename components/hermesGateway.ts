@@ -14,7 +14,7 @@ import type { AgentConfig } from "./config/schema";
 import type { SecretAgentValues } from "./config/loadStackConfig";
 import { agentFilesDigest } from "./lib/agentFiles";
 import { agentFilesPayload } from "./lib/agentPayload";
-import { agentFilesScriptEnv, gatewayHealthScriptEnv } from "./lib/gatewayScripts";
+import { agentFilesScriptEnv, configMigrationScriptEnv, gatewayHealthScriptEnv } from "./lib/gatewayScripts";
 import { gatewayContainerSpec } from "./lib/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
@@ -53,6 +53,8 @@ export class HermesGateway extends pulumi.ComponentResource {
   public readonly hostDataPath: string;
   /** How to read the gateway's logs, from the workstation when the SSH command is known. */
   public readonly logsCommand: pulumi.Output<string>;
+  /** What the health gate saw at the last deploy: the gateway and each platform's state. */
+  public readonly health: pulumi.Output<string>;
 
   constructor(name: string, args: HermesGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hermes-lxc:index:HermesGateway", name, {}, opts);
@@ -100,6 +102,25 @@ export class HermesGateway extends pulumi.ComponentResource {
       { ...dockerOpts, dependsOn: args.hostReady },
     );
 
+    // config.yaml to the schema of the image about to run, once per image (the gateway itself skips its boot-time
+    // migration: see migrate-agent-config.sh). The image id is part of the command, so a new image re-runs it as
+    // an update, and an unchanged one never does.
+    const migrate = new command.remote.Command(
+      `${name}-config-migration`,
+      {
+        connection,
+        create: image.imageId.apply((id) =>
+          renderRemoteCommand(
+            "migrate-agent-config",
+            readTemplate("migrate-agent-config.sh"),
+            configMigrationScriptEnv(agent, id),
+          ),
+        ),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [files, image] },
+    );
+
     this.container = new docker.Container(
       `${name}-gateway`,
       {
@@ -122,10 +143,10 @@ export class HermesGateway extends pulumi.ComponentResource {
         mustRun: true,
       },
       // Fixed name: the old container must be gone before the new one takes it.
-      { ...dockerOpts, dependsOn: [files], deleteBeforeReplace: true },
+      { ...dockerOpts, dependsOn: [files, migrate], deleteBeforeReplace: true },
     );
 
-    new command.remote.Command(
+    const health = new command.remote.Command(
       `${name}-health`,
       {
         connection,
@@ -134,8 +155,9 @@ export class HermesGateway extends pulumi.ComponentResource {
           readTemplate("wait-for-gateway.sh"),
           gatewayHealthScriptEnv(agent),
         ),
-        // After every (re)start: a new container, or new files (which restarted it).
-        triggers: [this.container.id, payloadDigest],
+        // Re-run after every (re)start: a new container, or new files (which restarted it). Carried on stdin (which
+        // the script ignores) rather than in `triggers`, so it re-runs as an update, not a replacement.
+        stdin: pulumi.secret(pulumi.interpolate`${this.container.id} ${payloadDigest}\n`),
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [this.container, files] },
@@ -146,7 +168,9 @@ export class HermesGateway extends pulumi.ComponentResource {
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
     const logs = `docker logs --tail 100 -f ${agent.containerName}`;
     this.logsCommand = args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${logs}` : pulumi.output(logs);
+    this.health = health.stdout.apply((out) => out.trim().replace(/^healthy \S+: /, ""));
     this.registerOutputs({
+      health: this.health,
       containerName: this.containerName,
       dataDir: this.dataDir,
       hostDataPath: this.hostDataPath,

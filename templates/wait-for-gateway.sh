@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# wait-for-gateway.sh: runs as root in the LXC (or on a Docker host) after the gateway container was (re)started,
-# and fails the deployment when the gateway does not come up healthy.
+# wait-for-gateway.sh: runs as root on the Docker host (the LXC) after the gateway container was (re)started or
+# its files changed, and fails the deployment unless the gateway and every platform the agent configures come up.
 #
 # Env:
 #   CONTAINER_NAME    the gateway container (required)
+#   PLATFORMS         space-separated platforms that must be connected, as hermes names them (e.g. "telegram slack")
 #   TIMEOUT_SECONDS   how long to wait (optional, default 180)
-#   API_HEALTH_URL    optional URL probed from INSIDE the container, e.g. http://127.0.0.1:8642/health (the API
-#                     server listens there; the image ships curl)
+#   API_HEALTH_URL    optional URL probed from INSIDE the container, e.g. http://127.0.0.1:8642/health
 #   LOG_LINES         container log lines shown on failure (optional, default 50)
 #
-# Healthy means, checked in this order on every poll: the container is running and not restarting (docker inspect);
-# `hermes gateway status` exits 0 inside it; and, when API_HEALTH_URL is set, `curl -fsS` of it succeeds inside it.
-# stdout: `healthy <container>`. On timeout, or when the container has exited, the state, the restart count and the
-# last LOG_LINES log lines go to stderr and the exit status is 1.
-#
+# What hermes offers and what it does not (read in its source, see tests/system/standin/README.md):
+# - The container's main process is not the gateway: `gateway run` hands the gateway to the image's s6 supervisor
+#   and becomes `sleep infinity` (hermes_cli/gateway.py), so a running container says nothing about the gateway.
+# - `hermes gateway status` prints "not running" and still exits 0 (hermes_cli/gateway.py _cmd_status).
+# - The gateway records itself in $HERMES_HOME/gateway_state.json (gateway/status.py write_runtime_status):
+#   pid + start_time of the gateway process, gateway_state (starting, running, startup_failed, stopped, ...) with
+#   exit_reason, and platforms.<name>.state (connecting, connected, retrying, fatal) with error_code/error_message.
+# So healthy means: the container runs; the state file was written after the container started, by a gateway
+# process that is alive (pid and start time match, so a record of a previous process never counts); gateway_state
+# is running; every platform in PLATFORMS is connected; and API_HEALTH_URL (when set) answers. A fatal platform or
+# a failed startup fails at once, naming the platform and hermes' own error; anything else is waited for.
+# stdout: `healthy <container>: gateway running (pid N); platforms: telegram=connected ...`.
 # Read-only and bounded by TIMEOUT_SECONDS: safe to kill and re-run at any time.
 set -euo pipefail
 
 readonly SELF=wait-for-gateway.sh
 readonly POLL_SECONDS=2
+readonly STATE_FILE=/opt/data/gateway_state.json
 
 die() {
   printf '%s: %s\n' "$SELF" "$*" >&2
@@ -28,83 +36,138 @@ die() {
 TIMEOUT_SECONDS=${TIMEOUT_SECONDS:-180}
 LOG_LINES=${LOG_LINES:-50}
 API_HEALTH_URL=${API_HEALTH_URL:-}
+PLATFORMS=${PLATFORMS:-}
 [[ ${CONTAINER_NAME-} =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ ]] || die "CONTAINER_NAME must be a docker container name, got '${CONTAINER_NAME-}'"
 [[ $TIMEOUT_SECONDS =~ ^[1-9][0-9]{0,5}$ ]] || die "TIMEOUT_SECONDS must be a positive integer, got '$TIMEOUT_SECONDS'"
 [[ $LOG_LINES =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "LOG_LINES must be a non-negative integer, got '$LOG_LINES'"
+[[ $PLATFORMS =~ ^[a-z0-9_\ ]*$ ]] || die "PLATFORMS must be space-separated platform names, got '$PLATFORMS'"
 # It reaches curl as one argv element (no shell in between), so any non-blank characters are safe.
 url_re='^https?://[^[:space:]]+$'
 if [[ -n $API_HEALTH_URL && ! $API_HEALTH_URL =~ $url_re ]]; then
   die "API_HEALTH_URL must be an http(s) URL, got '$API_HEALTH_URL'"
 fi
-for tool in docker timeout; do
+for tool in docker timeout python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
 
+# Judges one reading. argv: container StartedAt, required platforms; stdin: the state file, a NUL byte, then
+# /proc/<pid>/stat of the pid it names (empty when that process does not exist). Prints one line:
+# `ok <summary>`, `wait <reason>` or `fatal <reason>`.
+read -r -d '' JUDGE <<'PY' || true
+import datetime, json, sys
+
+started_at, required = sys.argv[1], sys.argv[2].split()
+state_text, _, stat = sys.stdin.read().partition("\0")
+
+def when(s):
+    # Docker: 2026-11-30T20:42:20.123456789Z; hermes: ISO-8601 with offset, or epoch seconds (desired_state writes).
+    if isinstance(s, (int, float)):
+        return datetime.datetime.fromtimestamp(s, datetime.timezone.utc)
+    s = str(s).replace("Z", "+00:00")
+    head, dot, rest = s.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        s = head + "." + digits[:6].ljust(6, "0") + rest[len(digits):]
+    return datetime.datetime.fromisoformat(s)
+
+try:
+    record = json.loads(state_text)
+except ValueError:
+    print("wait the gateway has not written gateway_state.json yet")
+    sys.exit()
+state = record.get("gateway_state") or "unknown"
+platforms = record.get("platforms") or {}
+summary = " ".join(f"{n}={(p or {}).get('state', '?')}" for n, p in sorted(platforms.items()))
+
+def platform_error(name):
+    p = platforms.get(name) or {}
+    return f"{name}: {p.get('state')}: {p.get('error_code') or 'error'}: {p.get('error_message') or 'no message'}"
+
+try:
+    fresh = when(record.get("updated_at")) >= when(started_at)
+except (TypeError, ValueError):
+    fresh = False
+if not fresh:
+    print("wait gateway_state.json is from before this start of the container")
+    sys.exit()
+if state == "startup_failed":
+    failed = [platform_error(n) for n, p in sorted(platforms.items()) if (p or {}).get("state") == "fatal"]
+    print(f"fatal the gateway failed to start: {record.get('exit_reason') or 'no reason given'}"
+          + ("; " + "; ".join(failed) if failed else ""))
+    sys.exit()
+fatal = [platform_error(n) for n in required if (platforms.get(n) or {}).get("state") == "fatal"]
+if fatal:
+    print("fatal " + "; ".join(fatal))
+    sys.exit()
+fields = stat.rpartition(")")[2].split()
+alive = len(fields) > 19 and fields[19] == str(record.get("start_time"))
+if state in ("stopped", "draining") and not alive:
+    print(f"fatal the gateway is {state} ({record.get('exit_reason') or 'no reason given'})")
+    sys.exit()
+if not alive:
+    print(f"wait the gateway process {record.get('pid')} is not running (state {state}); the supervisor restarts it")
+    sys.exit()
+missing = [n for n in required if (platforms.get(n) or {}).get("state") != "connected"]
+if state != "running" or missing:
+    print(f"wait gateway {state}; platforms: {summary or 'none yet'}")
+    sys.exit()
+print(f"ok gateway running (pid {record.get('pid')}); platforms: {summary or 'none'}")
+PY
+
 start=$SECONDS
 deadline=$((start + TIMEOUT_SECONDS))
-status=missing
-restarting=false
-restarts=unknown
 reason="the container does not exist"
-
-# Reads the container's state into status/restarting/restarts; returns 1 when docker cannot inspect it.
-inspect() {
-  local out
-  out=$(docker inspect --format '{{.State.Status}} {{.State.Restarting}} {{.RestartCount}}' "$CONTAINER_NAME" 2>/dev/null) || {
-    status=missing restarting=false restarts=unknown
-    return 1
-  }
-  read -r status restarting restarts <<<"$out"
-}
+status=missing
 
 # Runs a command inside the container, bounded: a hung `docker exec` must not stall the deployment past its timeout.
 in_container() {
   local left=$((deadline - SECONDS))
   ((left >= 5)) || left=5
   ((left <= 30)) || left=30
-  timeout --kill-after=5 "$left" docker exec "$CONTAINER_NAME" "$@" >/dev/null 2>&1
+  timeout --kill-after=5 "$left" docker exec "$CONTAINER_NAME" "$@"
 }
 
-# One health probe; sets reason to what failed, for the failure report.
+# One reading; sets verdict (ok|wait|fatal) and reason.
 probe() {
-  if ! inspect; then
-    reason="the container does not exist (or docker is not answering)"
-    return 1
+  local out restarting started state pid stat
+  verdict="wait"
+  if ! out=$(docker inspect --format '{{.State.Status}} {{.State.Restarting}} {{.State.StartedAt}}' "$CONTAINER_NAME" 2>/dev/null); then
+    status=missing reason="the container does not exist (or docker is not answering)"
+    return
   fi
+  read -r status restarting started <<<"$out"
   if [[ $status != running || $restarting == true ]]; then
     reason="the container is $status (restarting=$restarting)"
-    return 1
+    [[ $status == exited || $status == dead ]] && verdict=fatal
+    return
   fi
-  if ! in_container hermes gateway status; then
-    reason="'hermes gateway status' fails inside the container"
-    return 1
+  state=$(in_container cat "$STATE_FILE" 2>/dev/null) || state=""
+  pid=$(printf '%s' "$state" | python3 -c 'import json,sys
+try: print(int(json.load(sys.stdin).get("pid", 0)))
+except Exception: print(0)')
+  stat=""
+  if [[ $pid =~ ^[1-9][0-9]*$ ]]; then stat=$(in_container cat "/proc/$pid/stat" 2>/dev/null) || stat=""; fi
+  out=$(printf '%s\0%s' "$state" "$stat" | python3 -c "$JUDGE" "$started" "$PLATFORMS")
+  verdict=${out%% *} reason=${out#* }
+  if [[ $verdict == ok && -n $API_HEALTH_URL ]] && ! in_container curl -fsS --max-time 5 -o /dev/null "$API_HEALTH_URL" >/dev/null 2>&1; then
+    verdict=wait reason="$API_HEALTH_URL does not answer inside the container"
   fi
-  if [[ -n $API_HEALTH_URL ]] && ! in_container curl -fsS --max-time 5 -o /dev/null "$API_HEALTH_URL"; then
-    reason="$API_HEALTH_URL does not answer inside the container"
-    return 1
-  fi
-  return 0
 }
 
 while true; do
-  if probe; then
-    echo "healthy $CONTAINER_NAME"
+  probe
+  if [[ $verdict == ok ]]; then
+    echo "healthy $CONTAINER_NAME: $reason"
     exit 0
   fi
-  # An exited container will not get healthy by waiting: with a restart policy docker reports "restarting" instead.
-  if [[ $status == exited || $status == dead ]]; then
-    break
-  fi
-  if ((SECONDS >= deadline)); then
-    break
-  fi
+  [[ $verdict == fatal ]] && break
+  ((SECONDS >= deadline)) && break
   sleep "$POLL_SECONDS"
 done
 
 {
   printf '%s: deployment failed: the gateway in container %s is not healthy after %ss: %s\n' \
     "$SELF" "$CONTAINER_NAME" "$((SECONDS - start))" "$reason"
-  printf '%s: state=%s restarting=%s restart_count=%s\n' "$SELF" "$status" "$restarting" "$restarts"
   if [[ $status != missing && $LOG_LINES != 0 ]]; then
     printf '%s: last %s log lines of %s:\n' "$SELF" "$LOG_LINES" "$CONTAINER_NAME"
     docker logs --tail "$LOG_LINES" "$CONTAINER_NAME" 2>&1 || true

@@ -302,19 +302,22 @@ for i in "${!f_path[@]}"; do
   fi
 done
 
-# --- Managed marker: hermes checks $HERMES_HOME/.managed (as well as HERMES_MANAGED) before editing its own config. ---
+# --- Managed marker: hermes reads $HERMES_HOME/.managed when HERMES_MANAGED is unset (hermes_cli/config.py
+# get_managed_system): its content names the manager in hermes' messages; an empty file would say "nixos". ---
 
 marker=./.managed
+readonly MANAGER=hermes-lxc
 if [[ -d $marker && ! -L $marker ]]; then
   die ".managed is a directory; refusing to touch it"
 fi
 if [[ $MANAGED == true ]]; then
-  if [[ -f $marker && ! -L $marker ]]; then
+  if [[ -f $marker && ! -L $marker && $(<"$marker") == "$MANAGER" ]]; then
     meta_ok "$marker" 640 || set_meta "$marker" 640
     echo "unchanged .managed"
   else
     new_temp .
     tmp=$NEW_TEMP
+    printf '%s\n' "$MANAGER" | as_owner tee -- "$tmp" >/dev/null
     as_owner chmod -- 640 "$tmp"
     as_owner mv -fT -- "$tmp" "$marker"
     changed=true

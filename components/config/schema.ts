@@ -452,12 +452,12 @@ const agentSchema = strictObject({
       error: "must be an image repository such as nousresearch/hermes-agent",
     })
     .default("nousresearch/hermes-agent"),
-  /** Pinned image tag (never a moving tag by default). */
+  /** Image tag, in hermes' release scheme (`v2026.9.14`, `v0.21.6`); unset: the pinned default release. */
   imageTag: z
     .string()
     .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be an image tag" })
-    .default("0.21.3"),
-  /** Optional digest pin (sha256:...), which wins over what the tag points to. */
+    .optional(),
+  /** Digest pin (sha256:...), which wins over what the tag points to. Recommended for every tag. */
   imageDigest: z
     .string()
     .regex(/^sha256:[0-9a-f]{64}$/, { error: "must look like sha256:<64 hex>" })
@@ -706,8 +706,12 @@ export interface AgentDocument {
 /** One agent, fully defaulted and resolved against its host. */
 export interface AgentConfig extends Omit<
   ParsedAgent,
-  "lxc" | "dockerHost" | "workspaceMounts" | "documents"
+  "lxc" | "dockerHost" | "workspaceMounts" | "documents" | "imageTag" | "llm"
 > {
+  /** Image tag actually deployed (the pinned default when the stack sets none). */
+  imageTag: string;
+  /** The LLM endpoint; apiKeyEnv is unset when the stack holds no key for it. */
+  llm?: Omit<NonNullable<ParsedAgent["llm"]>, "apiKeyEnv"> & { apiKeyEnv?: string };
   /** Key in `agents`. */
   name: string;
   /** Where it runs. */
@@ -1046,6 +1050,50 @@ const RESERVED_ENV = [
   "HERMES_DASHBOARD_BASIC_AUTH_PASSWORD",
 ];
 
+/**
+ * The hermes release this program is tested against by default, pinned by digest: releases are published only as
+ * `v`-prefixed tags (`:latest` and `:main` follow the main branch), and a tag can be re-pushed, a digest cannot.
+ */
+export const DEFAULT_HERMES_IMAGE = {
+  repository: "nousresearch/hermes-agent",
+  tag: "v2026.9.14",
+  digest: "sha256:99641e57ec762c59e54cb44aa6746b7fc68c18b3c5ddb088af54234c613d9294",
+} as const;
+
+/** hermes' release tags: `v<year>.<month>.<day>` (CalVer, 0.21.x) and `v<major>.<minor>.<patch>`. */
+const RELEASE_TAG = /^v\d+\.\d+\.\d+$/;
+
+/** The tag and digest to deploy, warning about pins that can move under the stack. */
+function imagePin(
+  at: string,
+  agent: { image: string; imageTag?: string; imageDigest?: string },
+  warnings: string[],
+): { tag: string; digest?: string } {
+  if (agent.imageTag === undefined) {
+    const isDefault = agent.image === DEFAULT_HERMES_IMAGE.repository;
+    return {
+      tag: DEFAULT_HERMES_IMAGE.tag,
+      digest: agent.imageDigest ?? (isDefault ? DEFAULT_HERMES_IMAGE.digest : undefined),
+    };
+  }
+  if (agent.image === DEFAULT_HERMES_IMAGE.repository && !RELEASE_TAG.test(agent.imageTag)) {
+    warnings.push(
+      `${at}.imageTag: "${agent.imageTag}" is not one of hermes' release tags (v2026.9.14, v0.21.6, ...)` +
+        (["latest", "main"].includes(agent.imageTag)
+          ? ": it follows hermes' main branch and changes under the stack"
+          : ": the pull may fail") +
+        ". See the README, 'Choosing the hermes image'.",
+    );
+  }
+  if (agent.imageDigest === undefined) {
+    warnings.push(
+      `${at}.imageDigest: not set, so ${agent.image}:${agent.imageTag} is whatever the registry serves at the first ` +
+        "pull. Pin it: see the README, 'Choosing the hermes image'.",
+    );
+  }
+  return { tag: agent.imageTag, digest: agent.imageDigest };
+}
+
 function resolveAgent(
   name: string,
   parsed: ParsedStack,
@@ -1261,10 +1309,18 @@ function resolveAgent(
     documents.push({ path: docName === "SOUL.md" ? "SOUL.md" : `workspace/${docName}`, content });
   }
 
-  const imageRef = `${agent.image}:${agent.imageTag}${agent.imageDigest ? `@${agent.imageDigest}` : ""}`;
+  const { tag: imageTag, digest: imageDigest } = imagePin(at, agent, warnings);
+  const imageRef = `${agent.image}:${imageTag}${imageDigest ? `@${imageDigest}` : ""}`;
   const { lxc: _lxc, dockerHost: _dockerHost, workspaceMounts: _wm, documents: _docs, ...rest } = agent; // the resolved forms replace them
   return {
     ...rest,
+    imageTag,
+    imageDigest,
+    llm: agent.llm && {
+      ...agent.llm,
+      // No key, no `api_key: ${VAR}`: hermes would send the unexpanded text as the key.
+      apiKeyEnv: secrets.llmApiKey === undefined ? undefined : agent.llm.apiKeyEnv,
+    },
     name,
     target,
     dataDir: `${dataRoot}/${name}`,

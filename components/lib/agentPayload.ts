@@ -3,6 +3,7 @@
  * payload for write-agent-files.sh's stdin. Pure: takes plain secret values; the component calls it inside an
  * apply over secret Outputs, so the payload itself stays secret.
  */
+import { createHmac } from "node:crypto";
 import type { AgentConfig, AgentSecretValues } from "../config/schema";
 import { AgentFile, encodeAgentFilesPayload } from "./agentFiles";
 import { renderEnvFile } from "./envFile";
@@ -25,7 +26,7 @@ export function agentEnvVars(agent: AgentConfig, secrets: AgentSecretValues): En
   };
   const list = (values: string[] | undefined) => (values && values.length > 0 ? values.join(",") : undefined);
 
-  if (agent.llm) add(agent.llm.apiKeyEnv, secrets.llmApiKey);
+  if (agent.llm?.apiKeyEnv) add(agent.llm.apiKeyEnv, secrets.llmApiKey);
   const { telegram, discord, slack } = agent.platforms;
   if (telegram) {
     add("TELEGRAM_BOT_TOKEN", secrets.telegramBotToken);
@@ -58,10 +59,24 @@ export function agentEnvVars(agent: AgentConfig, secrets: AgentSecretValues): En
   if (agent.dashboard.enabled) {
     add("HERMES_DASHBOARD_BASIC_AUTH_USERNAME", agent.dashboard.basicAuthUser);
     add("HERMES_DASHBOARD_BASIC_AUTH_PASSWORD", secrets.dashboardPassword);
+    add("HERMES_DASHBOARD_BASIC_AUTH_SECRET", dashboardSessionSecret(agent.name, secrets.dashboardPassword));
   }
   for (const [name, value] of Object.entries(agent.environment)) add(name, value);
   for (const [name, value] of Object.entries(secrets.env)) add(name, value);
   return vars;
+}
+
+/**
+ * The key hermes signs dashboard sessions with. Without one, its basic-auth provider makes a random key per process
+ * (plugins/dashboard_auth/basic), so every restart, and this program restarts on every change, logs everyone out.
+ * Derived from the password, so it is as secret as the password, stable across deploys, and a new password ends
+ * every session.
+ */
+export function dashboardSessionSecret(agentName: string, password: string | undefined): string | undefined {
+  if (password === undefined) return undefined;
+  return createHmac("sha256", password)
+    .update(`hermes-lxc dashboard session key for agent ${agentName}`)
+    .digest("hex");
 }
 
 /** The rendered config.yaml content (declared part; merged with the file on disk by the files step). */

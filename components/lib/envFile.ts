@@ -1,13 +1,15 @@
 /**
- * Renders $HERMES_HOME/.env, which hermes loads with python-dotenv's `dotenv_values` (interpolation on).
- *
- * What the real parser does (python-dotenv 0.21 and 1.2, proven by tests/unit/envFile.test.ts):
- * - `${NAME}` / `${NAME:-default}` is expanded in EVERY value, single-quoted ones included, and there is no escape
- *   for it, so a value containing `${` cannot be written literally: it is rejected.
- * - Single-quoted values decode `\\` and `\'`; double-quoted values decode `\\`, `\"` and `\n`-style escapes. So
- *   backslashes are escaped in both styles.
- * - A backslash right before the closing quote is read as an escaped quote and swallows the following lines, so a
- *   value ending in a backslash cannot be quoted safely: it is rejected.
+ * Renders $HERMES_HOME/.env, which two different parsers read, and both must read the same value:
+ * - python-dotenv (hermes_cli/env_loader.py: load_dotenv, interpolation on) fills the gateway's environment;
+ * - hermes' own reader (agent/secret_scope.py load_env_file + hermes_cli/config.py _parse_env_value) serves
+ *   load_env(), cron jobs and the dashboard; it unescapes only \\ and \" inside double quotes, keeps single-quoted
+ *   text literally, and expands nothing.
+ * So values are written the way hermes' own writer writes them (hermes_cli/config.py _quote_env_value): bare when
+ * they hold no whitespace, `#` or quote, else in double quotes with `\` -> `\\` and `"` -> `\"`; both parsers
+ * read that back exactly (tests/unit/envFile.test.ts runs both). Refused, since the two would disagree or the line
+ * would not survive: `${` (python-dotenv expands it in every quoting style, hermes never), line breaks and NUL, and
+ * non-ASCII (hermes strips it from credential-like variables after loading). Bare lines with no surrounding
+ * whitespace, LF and a final newline also leave hermes' start-up .env sanitiser nothing to rewrite.
  * Errors name the variable, never its value (values are secrets).
  */
 
@@ -28,7 +30,7 @@ const NAME = /^[A-Z_][A-Z0-9_]*$/;
 // (python-dotenv, hermes' own line-based .env sanitiser, editors).
 const LINE_BREAK_OR_NUL = /[\0\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
-/** Quotes one value for python-dotenv; `name` is only used in error messages. */
+/** Quotes one value as hermes' writer does; `name` is only used in error messages. */
 function quoteValue(name: string, value: string): string {
   if (typeof value !== "string") {
     throw new Error(`.env variable ${name}: value must be a string`);
@@ -40,22 +42,24 @@ function quoteValue(name: string, value: string): string {
   }
   if (value.includes("${")) {
     throw new Error(
-      `.env variable ${name}: value contains "\${", which python-dotenv expands as a variable reference in every quoting style`,
+      `.env variable ${name}: value contains "\${", which python-dotenv expands as a variable reference (in every quoting style) and hermes' own reader does not`,
     );
   }
+  if (/[^\x20-\x7e\t]/.test(value)) {
+    throw new Error(
+      `.env variable ${name}: value contains a non-ASCII or control character, which hermes strips from credentials when it loads .env`,
+    );
+  }
+  if (!/[\s#"']/.test(value)) return value;
   if (value.endsWith("\\")) {
     throw new Error(
-      `.env variable ${name}: value ends with a backslash, which python-dotenv reads as an escaped closing quote`,
+      `.env variable ${name}: value needs quotes (it has blanks, # or a quote) and ends with a backslash, which python-dotenv reads as escaping the closing quote`,
     );
   }
-  const escaped = value.replace(/\\/g, "\\\\");
-  if (!value.includes("'")) {
-    return `'${escaped}'`;
-  }
-  return `"${escaped.replace(/"/g, '\\"')}"`;
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-/** Renders the .env file: header comment, one `NAME='value'` line per variable sorted by name, trailing newline. */
+/** Renders the .env file: header comment, one `NAME=value` line per variable sorted by name, trailing newline. */
 export function renderEnvFile(vars: Array<{ name: string; value: string }>): string {
   const seen = new Set<string>();
   for (const { name } of vars) {

@@ -19,10 +19,33 @@ export function agentFilesScriptEnv(agent: AgentConfig): Record<string, string |
   };
 }
 
+/** The platforms hermes must report connected for the agent to count as healthy, by hermes' names. */
+export function requiredPlatforms(agent: AgentConfig): string[] {
+  const names = Object.entries(agent.platforms)
+    .filter(([, block]) => block !== undefined)
+    .map(([name]) => name);
+  if (agent.apiServer.enabled) names.push("api_server");
+  return names.sort();
+}
+
+/** Environment of migrate-agent-config.sh for an agent and the image id about to run. */
+export function configMigrationScriptEnv(
+  agent: AgentConfig,
+  imageId: string,
+): Record<string, string | number> {
+  return {
+    IMAGE: imageId,
+    AGENT_DIR: agent.dataDir,
+    HERMES_UID: agent.gatewayIds.uid,
+    HERMES_GID: agent.gatewayIds.gid,
+  };
+}
+
 /** Environment of wait-for-gateway.sh for an agent. */
 export function gatewayHealthScriptEnv(agent: AgentConfig): Record<string, string | number | boolean> {
   return {
     CONTAINER_NAME: agent.containerName,
+    PLATFORMS: requiredPlatforms(agent).join(" "),
     TIMEOUT_SECONDS: agent.healthTimeoutSeconds,
     // The API server listens inside the container; the image ships curl.
     API_HEALTH_URL: agent.apiServer.enabled ? "http://127.0.0.1:8642/health" : "",

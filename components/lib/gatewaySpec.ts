@@ -51,6 +51,9 @@ export interface GatewayContainerSpec {
   labels: Record<string, string>;
 }
 
+/** The manager's name hermes shows ("this Hermes installation is managed by hermes-lxc"). */
+export const HERMES_MANAGER = "hermes-lxc";
+
 /** Label that the `hermes` wrapper in the LXC uses to find an agent's container. */
 export const AGENT_LABEL = "hermes-lxc.agent";
 
@@ -62,7 +65,12 @@ export function gatewayContainerSpec(
   // HERMES_UID/GID, never --user: the image starts as root, fixes ownership of /opt/data, then drops to the
   // hermes user itself; `--user` makes its entrypoint refuse to start.
   const envs = [`HERMES_UID=${agent.gatewayIds.uid}`, `HERMES_GID=${agent.gatewayIds.gid}`];
-  if (agent.managed) envs.push("HERMES_MANAGED=true");
+  // Any value but true/1/yes names the manager in hermes' own messages (hermes_cli/config.py get_managed_system);
+  // "true" would tell users NixOS manages the install.
+  if (agent.managed) envs.push(`HERMES_MANAGED=${HERMES_MANAGER}`);
+  // The image's boot-time config migration cannot save under managed mode and would leave a copy of .env (secrets
+  // included) in /opt/data on every boot; the migrate step runs it once per image instead (migrate-agent-config.sh).
+  envs.push("HERMES_SKIP_CONFIG_MIGRATION=1");
   // The dashboard is an s6 service the image starts from the container environment, not from .env. It binds the
   // container's interface so Docker can publish it; hermes requires basic auth for that (enforced by the config).
   if (agent.dashboard.enabled)

@@ -40,8 +40,9 @@ export interface HermesLlm {
   baseUrl: string;
   /** Model id as the endpoint names it. */
   model: string;
-  /** Name of the .env variable that holds the key; config.yaml gets `${<apiKeyEnv>}`. */
-  apiKeyEnv: string;
+  /** Name of the .env variable that holds the key; config.yaml gets `${<apiKeyEnv>}`. Unset: no key at all (an
+   * endpoint without authentication): hermes would send an unexpanded `${VAR}` as the key. */
+  apiKeyEnv?: string;
   /** Context window override, in tokens. */
   contextLength?: number;
 }
@@ -140,15 +141,11 @@ function renderTypedConfig(input: HermesSettingsInput): Record<string, unknown> 
         throw new Error(`llm.${field} must be a non-empty string`);
       }
     }
-    if (typeof apiKeyEnv !== "string" || !ENV_NAME.test(apiKeyEnv)) {
+    if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== "string" || !ENV_NAME.test(apiKeyEnv))) {
       throw new Error("llm.apiKeyEnv must be an environment variable name matching ^[A-Z_][A-Z0-9_]*$");
     }
-    const rendered: Record<string, unknown> = {
-      provider,
-      default: model,
-      base_url: baseUrl,
-      api_key: `\${${apiKeyEnv}}`,
-    };
+    const rendered: Record<string, unknown> = { provider, default: model, base_url: baseUrl };
+    if (apiKeyEnv !== undefined) rendered.api_key = `\${${apiKeyEnv}}`;
     if (contextLength !== undefined) {
       requirePositiveInteger(contextLength, "llm.contextLength");
       rendered.context_length = contextLength;

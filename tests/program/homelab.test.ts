@@ -40,7 +40,7 @@ describe("the homelab stack", () => {
       [T.hermesLxc]: 1,
       [T.template]: 1,
       [T.container]: 1,
-      [T.command]: 6, // host-dirs, raw-lxc-config, ready, install-docker, files, health
+      [T.command]: 7, // host-dirs, raw-lxc-config, ready, install-docker, files, config-migration, health
       [T.dockerEngine]: 1,
       [T.dockerProvider]: 1,
       [T.gateway]: 1,
@@ -52,6 +52,7 @@ describe("the homelab stack", () => {
         .map((r) => r.name)
         .sort(),
     ).toEqual([
+      "hermes-config-migration",
       "hermes-docker-install-docker",
       "hermes-files",
       "hermes-health",
@@ -191,7 +192,12 @@ describe("the homelab stack", () => {
       name: "hermes-hermes",
       image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       command: ["gateway", "run"],
-      envs: ["HERMES_UID=10000", "HERMES_GID=10000", "HERMES_MANAGED=true"],
+      envs: [
+        "HERMES_UID=10000",
+        "HERMES_GID=10000",
+        "HERMES_MANAGED=hermes-lxc",
+        "HERMES_SKIP_CONFIG_MIGRATION=1",
+      ],
       restart: "unless-stopped",
       memory: 3072,
       // What the docker provider reads back, so a no-op `pulumi up` sees no change (components/lib/dockerCpus.ts).
@@ -210,7 +216,7 @@ describe("the homelab stack", () => {
       { hostPath: "/fast", containerPath: "/opt/data/workspace/fast", readOnly: false },
     ]);
     expect(named(run, "hermes-image").inputs).toMatchObject({
-      name: "nousresearch/hermes-agent:0.21.3",
+      name: "nousresearch/hermes-agent:v2026.9.14@sha256:99641e57ec762c59e54cb44aa6746b7fc68c18b3c5ddb088af54234c613d9294",
       keepLocally: true,
     });
     expect(c.vmId).toBe(118);
@@ -218,6 +224,8 @@ describe("the homelab stack", () => {
       hermes: {
         containerName: "hermes-hermes",
         hostDataPath: "/var/lib/hermes-lxc/hermes/hermes",
+        // The health gate's stdout (the mocks return none).
+        health: "",
         logs: expect.stringMatching(
           /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
         ),
@@ -234,9 +242,9 @@ describe("the homelab stack", () => {
       .split("\n")
       .filter((l) => l.startsWith("file .env "))
       .map((l) => Buffer.from(l.split(" ")[4], "base64").toString("utf8"))[0];
-    expect(dotEnv).toContain(`LITELLM_API_KEY='${CANARY.llmApiKey}'`);
-    expect(dotEnv).toContain(`TELEGRAM_BOT_TOKEN='${CANARY.telegramBotToken}'`);
-    expect(dotEnv).toContain(`GITHUB_TOKEN='${CANARY.extraEnv}'`);
+    expect(dotEnv).toContain(`LITELLM_API_KEY=${CANARY.llmApiKey}\n`);
+    expect(dotEnv).toContain(`TELEGRAM_BOT_TOKEN=${CANARY.telegramBotToken}\n`);
+    expect(dotEnv).toContain(`GITHUB_TOKEN=${CANARY.extraEnv}\n`);
     // The command itself carries no secret.
     expect(command(run, "hermes-files")).not.toContain("CANARY");
   });
@@ -275,7 +283,7 @@ describe("a two-LXC stack (one per node)", () => {
       [T.dockerContainer]: 2,
       [T.proxmoxProvider]: 1,
     });
-    expect(counts[T.command]).toBe(12);
+    expect(counts[T.command]).toBe(14);
     const cts = ofType(run, T.container)
       .map((r) => [r.name, (r.inputs as Mutable).nodeName, (r.inputs as Mutable).vmId])
       .sort();

@@ -71,8 +71,9 @@ const rows: Array<[string, (raw: Mutable) => void, string[]]> = [
   ],
   [
     "image upgrade",
-    (r) => (r.agents.hermes.imageTag = "0.22.0"),
-    ["hermes-gateway", "hermes-health", "hermes-image"],
+    (r) => (r.agents.hermes.imageTag = "v2026.9.24"),
+    // The new image migrates config.yaml first (its id is in the migration's command).
+    ["hermes-config-migration", "hermes-gateway", "hermes-health", "hermes-image"],
   ],
   [
     "API server opened (port published)",
@@ -105,7 +106,14 @@ describe("what persists across what", () => {
   it("adding an agent changes nothing of the LXC (its mount points stay) nor of the first agent", async () => {
     const next = await variant((r) => (r.agents.second = { lxc: "hermes" }));
     expect(changed(base, next)).toEqual(
-      ["second", "second-files", "second-gateway", "second-health", "second-image"].sort(),
+      [
+        "second",
+        "second-config-migration",
+        "second-files",
+        "second-gateway",
+        "second-health",
+        "second-image",
+      ].sort(),
     );
   });
 

@@ -4,14 +4,26 @@
  * and Debian's mirrors; on a machine without them globalSetup fails with the reason: this tier is never skipped.
  */
 const path = require("node:path");
+const { findToolchain } = require("../engine/toolchain.js");
+
+// The engine tier (tests/engine) shares this world; it runs whenever its toolchain is found, after the system files.
+const toolchain = findToolchain();
+if (!toolchain.ok) {
+  process.stderr.write(
+    `engine tier: did not run: no Pulumi language host and provider plugins (${toolchain.why})\n`,
+  );
+}
 
 module.exports = {
   // The repo root, so ts-jest uses the project's tsconfig.json and the tests import components/ as the program does.
   rootDir: path.resolve(__dirname, "..", ".."),
   preset: "ts-jest",
   testEnvironment: "node",
-  roots: ["<rootDir>/tests/system"],
-  testMatch: ["<rootDir>/tests/system/**/*.system.test.ts"],
+  roots: ["<rootDir>/tests/system", "<rootDir>/tests/engine"],
+  testMatch: [
+    "<rootDir>/tests/system/**/*.system.test.ts",
+    ...(toolchain.ok ? ["<rootDir>/tests/engine/**/*.engine.test.ts"] : []),
+  ],
   modulePathIgnorePatterns: ["<rootDir>/tests/system/.cache/"],
   globalSetup: "<rootDir>/tests/system/globalSetup.ts",
   globalTeardown: "<rootDir>/tests/system/globalTeardown.ts",

@@ -6,7 +6,9 @@
  */
 class ByName {
   sort(tests) {
-    return [...tests].sort((a, b) => a.path.localeCompare(b.path));
+    // tests/engine (the engine tier) after every tests/system file: it deploys onto the CT they have proven.
+    const key = (t) => `${t.path.includes("/tests/engine/") ? 1 : 0} ${t.path}`;
+    return [...tests].sort((a, b) => key(a).localeCompare(key(b)));
   }
   shard(tests) {
     return tests;

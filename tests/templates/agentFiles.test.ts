@@ -19,7 +19,6 @@ const readTemplate = (name: string) => fs.readFileSync(path.join(TEMPLATES, name
 const MERGE_PY = readTemplate("merge-config.py");
 const WRITE_SH = readTemplate("write-agent-files.sh");
 const WRAPPER_SH = readTemplate("hermes-wrapper.sh");
-const WAIT_SH = readTemplate("wait-for-gateway.sh");
 
 const OWNER = 10000;
 const AGENT = "test-agent";
@@ -620,7 +619,7 @@ describe("write-agent-files.sh", () => {
     );
     expect(r.lines).toEqual(["changed .env", ...SECOND_RUN.slice(1), `restarted ${CONTAINER}`]);
     expect(restarts()).toEqual([["restart", CONTAINER]]);
-    expect(fs.readFileSync(inAgent(".env"), "utf8")).toContain("LLM_API_KEY='sk-SECRET-llm-rotated'");
+    expect(fs.readFileSync(inAgent(".env"), "utf8")).toContain("LLM_API_KEY=sk-SECRET-llm-rotated\n");
     expect(meta(inAgent(".env"))).toEqual({ uid: OWNER, gid: OWNER, mode: 0o600 });
   });
 
@@ -649,7 +648,7 @@ describe("write-agent-files.sh", () => {
     const r = write(payload({ env: [{ name: "API_SERVER_KEY", value: "SECRET-declared-key-0123456789" }] }));
     expect(r.lines[0]).toBe("changed .env");
     const env = fs.readFileSync(inAgent(".env"), "utf8");
-    expect(env).toContain("API_SERVER_KEY='SECRET-declared-key-0123456789'");
+    expect(env).toContain("API_SERVER_KEY=SECRET-declared-key-0123456789\n");
     expect(env).not.toContain("hermes-generated");
   });
 
@@ -1033,120 +1032,15 @@ describe("hermes-wrapper.sh", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-describe("wait-for-gateway.sh", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(root, "wait-"));
-  });
-
-  function wait(extra: Record<string, string>) {
-    fs.writeFileSync(path.join(dir, "docker.log"), "");
-    fs.rmSync(path.join(dir, "status-count"), { force: true });
-    const env = {
-      PATH: `${fakeBin}:/usr/bin:/bin`,
-      HOME: emptyHome,
-      FAKE_DOCKER_LOG: path.join(dir, "docker.log"),
-      FAKE_COUNTER: path.join(dir, "status-count"),
-      CONTAINER_NAME: CONTAINER,
-      TIMEOUT_SECONDS: "3",
-      ...extra,
-    };
-    const started = Date.now();
-    const r = runScript(WAIT_SH, "wait-for-gateway", env);
-    const calls = fs
-      .readFileSync(path.join(dir, "docker.log"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => l.split("\x1f").slice(0, -1));
-    return { ...r, seconds: (Date.now() - started) / 1000, calls };
-  }
-
-  it("prints healthy when the container runs and `hermes gateway status` succeeds", () => {
-    const r = wait({});
-    expect(r.status).toBe(0);
-    expect(r.lines).toEqual([`healthy ${CONTAINER}`]);
-    expect(r.calls).toContainEqual(["exec", CONTAINER, "hermes", "gateway", "status"]);
-  });
-
-  it("keeps polling until the gateway reports healthy", () => {
-    const r = wait({ FAKE_STATUS_FAILS: "2", TIMEOUT_SECONDS: "30" });
-    expect(r.status).toBe(0);
-    expect(r.lines).toEqual([`healthy ${CONTAINER}`]);
-    expect(r.calls.filter((c) => c[0] === "exec")).toHaveLength(3);
-  });
-
-  it("also probes API_HEALTH_URL from inside the container when set", () => {
-    const r = wait({ API_HEALTH_URL: "http://127.0.0.1:8642/health" });
-    expect(r.status).toBe(0);
-    expect(r.calls).toContainEqual([
-      "exec",
-      CONTAINER,
-      "curl",
-      "-fsS",
-      "--max-time",
-      "5",
-      "-o",
-      "/dev/null",
-      "http://127.0.0.1:8642/health",
-    ]);
-  });
-
-  it("fails after TIMEOUT_SECONDS when the health URL never answers, with state, restart count and logs", () => {
-    const r = wait({
-      API_HEALTH_URL: "http://127.0.0.1:8642/health",
-      FAKE_CURL_RC: "7",
-      TIMEOUT_SECONDS: "2",
-      FAKE_RESTART_COUNT: "4",
-      LOG_LINES: "7",
-    });
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toContain(`deployment failed: the gateway in container ${CONTAINER} is not healthy`);
-    expect(r.stderr).toContain("http://127.0.0.1:8642/health does not answer");
-    expect(r.stderr).toContain("state=running restarting=false restart_count=4");
-    expect(r.stderr).toContain("gateway log line 3");
-    expect(r.calls).toContainEqual(["logs", "--tail", "7", CONTAINER]);
-    expect(r.seconds).toBeGreaterThanOrEqual(2);
-    expect(r.seconds).toBeLessThan(10);
-  });
-
-  it("fails at once when the container has exited", () => {
-    const r = wait({ FAKE_STATE: "exited", FAKE_RESTART_COUNT: "9", TIMEOUT_SECONDS: "60" });
-    expect(r.status).toBe(1);
-    expect(r.seconds).toBeLessThan(5);
-    expect(r.stderr).toContain("state=exited restarting=false restart_count=9");
-    expect(r.stderr).toContain("gateway log line 1");
-  });
-
-  it("fails after the timeout while the container keeps restarting, or does not exist", () => {
-    let r = wait({ FAKE_STATE: "restarting", FAKE_RESTARTING: "true", TIMEOUT_SECONDS: "1" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("the container is restarting (restarting=true)");
-    expect(r.calls.filter((c) => c[0] === "exec")).toEqual([]);
-    r = wait({ FAKE_STATE: "missing", TIMEOUT_SECONDS: "1" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("state=missing");
-    expect(r.calls.filter((c) => c[0] === "logs")).toEqual([]);
-  });
-
-  it.each([
-    [{ CONTAINER_NAME: "" }, /CONTAINER_NAME/],
-    [{ TIMEOUT_SECONDS: "0" }, /TIMEOUT_SECONDS/],
-    [{ LOG_LINES: "-1" }, /LOG_LINES/],
-    [{ API_HEALTH_URL: "file:///etc/passwd" }, /API_HEALTH_URL/],
-  ])("rejects bad parameters %j", (extra, message) => {
-    const r = wait(extra);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(message);
-    expect(r.calls).toEqual([]);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
 describe("shell hygiene", () => {
-  const scripts = ["write-agent-files.sh", "hermes-wrapper.sh", "wait-for-gateway.sh"];
+  const scripts = [
+    "write-agent-files.sh",
+    "hermes-wrapper.sh",
+    "wait-for-gateway.sh",
+    "migrate-agent-config.sh",
+  ];
 
-  it("shellcheck passes on the three scripts", () => {
+  it("shellcheck passes on the gateway scripts", () => {
     const r = spawnSync(
       "shellcheck",
       scripts.map((s) => path.join(TEMPLATES, s)),

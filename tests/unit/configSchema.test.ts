@@ -2,7 +2,12 @@
  * The config model's validation table: every rejected case must name the key path and say what is allowed.
  * Cases mutate a copy of the real example stack, so the base case is known-good.
  */
-import { ConfigError, RawStackConfig, parseStackConfig } from "../../components/config/schema";
+import {
+  ConfigError,
+  DEFAULT_HERMES_IMAGE,
+  RawStackConfig,
+  parseStackConfig,
+} from "../../components/config/schema";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
 import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
 
@@ -66,7 +71,7 @@ describe("the example stack", () => {
       target: { kind: "lxc", name: "hermes" },
       dataDir: "/srv/hermes/hermes",
       containerName: "hermes-hermes",
-      imageRef: "nousresearch/hermes-agent:0.21.3",
+      imageRef: `nousresearch/hermes-agent:v2026.9.14@${DEFAULT_HERMES_IMAGE.digest}`,
       gatewayIds: { uid: 10000, gid: 10000 },
       managed: true,
       configMode: "merge",

@@ -1,7 +1,8 @@
 /**
- * The .env quoting is proven against the real parser: python-dotenv's `dotenv_values`, which is what hermes'
- * load_hermes_dotenv() calls (interpolation on). Every interpreter on this machine that has python-dotenv is used
- * (the pip one and Debian's python3-dotenv 0.21, when both exist), so a quirk of either version fails the test.
+ * The .env quoting is proven against both parsers hermes reads the file with: python-dotenv's `dotenv_values`
+ * (what hermes' env_loader uses, interpolation on; every interpreter here that has it, so a quirk of Debian's 0.21
+ * or a newer pip one fails the test) and hermes' own reader (tests/unit/parsers/hermes_env.py, transcribed from
+ * hermes' source). Every value must come back identical from each.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -16,15 +17,9 @@ function hasDotenv(python: string): boolean {
   return spawnSync(python, ["-c", "import dotenv"], { stdio: "ignore" }).status === 0;
 }
 
-/** Interpreters with python-dotenv, one per distinct interpreter; installs Debian's package if none has it. */
+/** Interpreters with python-dotenv, one per distinct interpreter (.ci/run installs Debian's python3-dotenv). */
 function dotenvPythons(): string[] {
   const candidates = ["python3", "/usr/bin/python3"];
-  if (!candidates.some(hasDotenv) && process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get")) {
-    spawnSync("apt-get", ["install", "-y", "python3-dotenv"], {
-      stdio: "ignore",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-  }
   const seen = new Set<string>();
   const found: string[] = [];
   for (const python of candidates) {
@@ -46,7 +41,7 @@ let tmp: string;
 
 beforeAll(() => {
   if (PYTHONS.length === 0)
-    throw new Error("python-dotenv is required for these tests: apt-get install -y python3-dotenv");
+    throw new Error("python-dotenv is missing: apt-get install python3-dotenv (.ci/run does)");
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "envfile-"));
 });
 
@@ -67,6 +62,20 @@ function parseMany(python: string, texts: string[]): Array<Record<string, string
   });
   if (r.status !== 0) throw new Error(`dotenv_values failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<Record<string, string | null>>;
+}
+
+const HERMES_READER = path.join(__dirname, "parsers", "hermes_env.py");
+
+/** Parses each text as a .env file with hermes' own reader. */
+function parseManyHermes(texts: string[]): Array<Record<string, string>> {
+  const files = texts.map((text, i) => {
+    const file = path.join(tmp, `h-${i}-${Math.random().toString(36).slice(2)}.env`);
+    fs.writeFileSync(file, text);
+    return file;
+  });
+  const r = spawnSync("python3", [HERMES_READER, ...files], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`hermes_env.py failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<Record<string, string>>;
 }
 
 /** Parses `text` as a .env file with python-dotenv under `python`. */
@@ -93,7 +102,7 @@ const NASTY: Record<string, string> = {
   HASH_AFTER_SPACE: "value # still value",
   SPACES: "  leading and trailing  ",
   EQUALS: "a=b=c",
-  UNICODE: "ünïcødé ✓ 🔑 密钥",
+  TRAILING_BACKSLASH: "ends-with\\",
   EMPTY: "",
   TAB: "tab\there",
   BACKTICK: "`whoami`",
@@ -103,22 +112,22 @@ const NASTY: Record<string, string> = {
 };
 
 describe("renderEnvFile", () => {
-  it("writes a header, one single-quoted line per variable sorted by name, and a trailing newline", () => {
+  it("writes a header, one line per variable sorted by name, bare where hermes' writer writes bare", () => {
     expect(
       renderEnvFile([
         { name: "B_VAR", value: "two" },
-        { name: "A_VAR", value: "one" },
+        { name: "A_VAR", value: "sk-or-v1-abc\\x" },
         { name: "_X", value: "" },
       ]),
-    ).toBe(`${ENV_FILE_HEADER}\nA_VAR='one'\nB_VAR='two'\n_X=''\n`);
+    ).toBe(`${ENV_FILE_HEADER}\nA_VAR=sk-or-v1-abc\\x\nB_VAR=two\n_X=\n`);
     expect(ENV_FILE_HEADER).toMatch(/^# .*managed by hermes-lxc \(pulumi\).*overwritten/i);
   });
 
-  it('uses double quotes (escaping \\ and ") only when the value has a single quote', () => {
+  it('uses double quotes, escaping \\ and ", when the value has whitespace, # or a quote (as hermes does)', () => {
     expect(renderEnvFile([{ name: "A", value: `it's "x" \\` + "y" }])).toBe(
       `${ENV_FILE_HEADER}\nA="it's \\"x\\" \\\\y"\n`,
     );
-    expect(renderEnvFile([{ name: "A", value: "a\\b" }])).toBe(`${ENV_FILE_HEADER}\nA='a\\\\b'\n`);
+    expect(renderEnvFile([{ name: "A", value: "a#b" }])).toBe(`${ENV_FILE_HEADER}\nA="a#b"\n`);
   });
 
   it("renders an empty list as just the header", () => {
@@ -150,16 +159,31 @@ describe("renderEnvFile", () => {
     },
   );
 
+  it("round-trips every nasty value exactly through hermes' own reader, alone and together", () => {
+    const entries = Object.entries(NASTY);
+    const vars = entries.map(([name, value]) => ({ name, value }));
+    const [all, ...each] = parseManyHermes([
+      renderEnvFile(vars),
+      ...entries.map(([name, value]) =>
+        renderEnvFile([
+          { name: "A_FIRST", value: "'" },
+          { name, value },
+        ]),
+      ),
+    ]);
+    expect(all).toEqual(NASTY);
+    entries.forEach(([name, value], i) => expect(each[i]).toEqual({ A_FIRST: "'", [name]: value }));
+  });
+
   it.each(PYTHONS)(
-    "is right to refuse ${ and trailing backslashes: python-dotenv mangles them in any quoting (%s)",
+    "is right to refuse ${: python-dotenv expands it in any quoting, hermes' reader never (%s)",
     (python) => {
-      // Characterisation of the parser, not of our code: single quotes do NOT keep ${HOME} literal.
-      expect(parse(python, "A='${HOME}'\nB=\"${HOME}\"\n")).toEqual({
-        A: "/home/expanded",
-        B: "/home/expanded",
-      });
-      // A value ending in a backslash swallows the next line (and loses that variable).
-      expect(parse(python, "A='end\\'\nB='next'\n")).not.toEqual({ A: "end\\", B: "next" });
+      // Characterisation of the parsers, not of our code: the same line means two different values.
+      const text = "A='${HOME}'\nB=\"${HOME}\"\nC=${HOME}\n";
+      expect(parse(python, text)).toEqual({ A: "/home/expanded", B: "/home/expanded", C: "/home/expanded" });
+      expect(parseManyHermes([text])[0]).toEqual({ A: "${HOME}", B: "${HOME}", C: "${HOME}" });
+      // And backslashes in single quotes: python-dotenv unescapes \\, hermes keeps both (so we never single-quote).
+      expect(parse(python, "A='a\\\\b'\n").A).not.toBe(parseManyHermes(["A='a\\\\b'\n"])[0].A);
     },
   );
 
@@ -172,7 +196,9 @@ describe("renderEnvFile", () => {
       ["unicode line separator", `${SECRET}\u2028`, "line break or NUL"],
       ["${ reference", `${SECRET}\${HOME}`, "${"],
       ["${ with a single quote", `${SECRET}'\${HOME}`, "${"],
-      ["trailing backslash", `${SECRET}\\`, "backslash"],
+      ["non-ASCII", `${SECRET}ü`, "non-ASCII"],
+      ["backslash before a closing quote", `${SECRET} \\`, "ends with a backslash"],
+      ["control character", `${SECRET}\x1b[0m`, "non-ASCII or control"],
     ])("%s", (_label, value, reason) => {
       let message = "";
       try {

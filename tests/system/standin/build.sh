@@ -2,7 +2,9 @@
 # Builds the hermes-agent stand-in image inside the CT, without any registry:
 #   1. hermes-standin-base:1 — `docker import` of a minimal rootfs assembled from the CT's own Debian binaries
 #      (bash, coreutils, util-linux's setpriv, findutils, grep, sed and the libraries they link), made once;
-#   2. hermes-standin:local — `docker build` of ./Dockerfile `FROM hermes-standin-base:1`, every run (seconds).
+#   2. hermes-standin:local and hermes-standin:v2 — `docker build` of ./Dockerfile `FROM hermes-standin-base:1`,
+#      every run (seconds): the same image except for the newest config schema it knows (44 in :local, 45 in :v2),
+#      so starting :v2 on :local's data is an upgrade that migrates config.yaml.
 # Runs as root in the CT: `tar -x -C /root/standin && bash /root/standin/build.sh` (tests/system/harness.ts).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -11,6 +13,7 @@ base=hermes-standin-base:1
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   root=$(mktemp -d)
   trap 'rm -rf "$root"' EXIT
+  chmod 0755 "$root" # mktemp's 0700 would become the image's / (with vfs, non-root could then run nothing)
   files=()
   for pkg in bash coreutils findutils grep sed; do
     while IFS= read -r f; do
@@ -38,5 +41,8 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 
 # The legacy builder: Debian's docker.io 20.10 has no buildx, and FROM a local image needs no registry either way.
-DOCKER_BUILDKIT=0 docker build -q -t hermes-standin:local "$here" >/dev/null
-echo "built hermes-standin:local"
+for tag in local:44 v2:45; do
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "HERMES_STANDIN_CONFIG_VERSION=${tag#*:}" \
+    -t "hermes-standin:${tag%%:*}" "$here" >/dev/null
+  echo "built hermes-standin:${tag%%:*} (config schema ${tag#*:})"
+done

@@ -1,0 +1,236 @@
+/**
+ * The engine tier: a dockerHosts stack deployed with the real Pulumi engine, language host and provider plugins
+ * onto the system tier's CT (Docker inside an unprivileged LXC), with the hermes stand-in image. Each step's counts
+ * come from the engine's own event stream; container ids, restarts and files are read from the CT and the host.
+ *
+ * Runs inside the system tier's jest run (its globalSetup brings the CT up) whenever tests/engine/toolchain.js
+ * finds the plugins; `npm run test:engine` runs it alone.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ensureDocker, ensureStandinImage, systemEnv } from "../system/harness";
+import { EngineWorld, StepReport } from "./engineWorld";
+
+const AGENT = "engine";
+const CONTAINER = `hermes-${AGENT}`;
+const canary = (what: string) => `canary-${what}-${randomBytes(8).toString("hex")}`;
+const secrets = {
+  llmApiKey: canary("llm"),
+  telegramBotToken: `123456:${canary("telegram")}`,
+  rotatedToken: `654321:${canary("rotated")}`,
+};
+
+let world: EngineWorld;
+const steps: Array<{ step: string; report: StepReport; containerId: string; starts: number }> = [];
+
+const agentConfig = (config: Record<string, unknown>) =>
+  (config["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[AGENT];
+
+function stackFile(): string {
+  const { file } = systemEnv();
+  return `config:
+  hermes-lxc:ssh:
+    privateKeyPath: ${file.sshKey}
+    knownHostsDir: ${path.join(world?.root ?? "/nonexistent", "known_hosts")}
+  hermes-lxc:dockerHosts:
+    ct:
+      address: ${file.ct.host}
+      hostKey: ${file.ct.hostKey}
+      dataRoot: /srv/hermes
+      docker:
+        install: true
+        source: debian
+  hermes-lxc:agents:
+    ${AGENT}:
+      dockerHost: ct
+      image: hermes-standin
+      imageTag: local
+      memoryMb: 1536
+      llm:
+        baseUrl: http://${file.ct.host}:4000/v1
+        model: test-model
+      platforms:
+        telegram:
+          allowedUsers: ["12345"]
+      workspaceMounts:
+        - source: /data
+          target: /opt/data/workspace/data
+`;
+}
+
+/** Host path of the agent's /opt/data (the CT's /srv/hermes is the host's state directory, bind-mounted). */
+const hostDataDir = () => path.join(systemEnv().file.hostDirs.state, AGENT);
+
+async function containerId(): Promise<string> {
+  return systemEnv().lxc.sh(`docker inspect -f '{{.Id}}' ${CONTAINER} 2>/dev/null || echo none`);
+}
+
+/** Container starts between two instants (docker events, in the CT). */
+async function startsBetween(since: number, until: number): Promise<number> {
+  const out = await systemEnv().lxc.sh(
+    `docker events --since ${since} --until ${until} --filter container=${CONTAINER} --filter event=start --format '{{.Time}}'`,
+  );
+  return out === "" ? 0 : out.split("\n").length;
+}
+
+async function step(name: string, run: () => Promise<StepReport>): Promise<StepReport> {
+  const since = Math.floor(Date.now() / 1000);
+  const report = await run();
+  await new Promise((r) => setTimeout(r, 1100));
+  const until = Math.floor(Date.now() / 1000) + 1;
+  steps.push({
+    step: name,
+    report,
+    containerId: (await containerId()).slice(0, 12),
+    starts: await startsBetween(since, until),
+  });
+  return report;
+}
+
+/** Hashes of the files the user's data is made of (what must survive replacements and destroy). */
+function userDataDigest(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of ["memories/MEMORY.md", "state.db", "workspace/data/notes.txt"]) {
+    const p = rel.startsWith("workspace/data/")
+      ? path.join(systemEnv().file.hostDirs.data, rel.slice("workspace/data/".length))
+      : path.join(hostDataDir(), rel);
+    out[rel] = fs.existsSync(p) ? createHash("sha256").update(fs.readFileSync(p)).digest("hex") : "missing";
+  }
+  return out;
+}
+
+beforeAll(
+  async () => {
+    await ensureDocker();
+    await ensureStandinImage();
+    await systemEnv().lxc.exec("docker tag hermes-standin:local hermes-standin:v2");
+    world = new EngineWorld("engine", "");
+    fs.writeFileSync(path.join(world.project, "Pulumi.engine.yaml"), stackFile());
+    world.cli(["stack", "init", "engine", "--secrets-provider", "passphrase"]);
+    world.setSecret(`agentSecrets.${AGENT}.llmApiKey`, secrets.llmApiKey);
+    world.setSecret(`agentSecrets.${AGENT}.telegramBotToken`, secrets.telegramBotToken);
+  },
+  20 * 60 * 1000,
+);
+
+afterAll(async () => {
+  process.stderr.write(
+    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | starts |\n|---|---|---|---|---|\n" +
+      steps
+        .map(
+          (s) =>
+            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} |`,
+        )
+        .join("\n") +
+      "\n",
+  );
+  if (process.env.ENGINE_TIER_KEEP !== "1") {
+    await systemEnv().lxc.exec(`docker rm -f ${CONTAINER} >/dev/null 2>&1 || true`, undefined, {
+      allowFailure: true,
+    });
+    fs.rmSync(hostDataDir(), { recursive: true, force: true });
+    world?.remove();
+  }
+});
+
+describe("a dockerHosts stack under the real engine", () => {
+  it("first up: everything created, the gateway healthy", async () => {
+    const r = await step("first up", () => world.up());
+    expect(r.ops.create).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(r.ops).filter((op) => op !== "create")).toEqual([]);
+    expect(await containerId()).toMatch(/^[0-9a-f]{64}$/);
+    expect(await systemEnv().lxc.sh(`docker inspect -f '{{.State.Running}}' ${CONTAINER}`)).toBe("true");
+    // The user's data, written as the agent would (uid 10000 in the CT, 110000 here); later steps must keep it.
+    const owned = (p: string, content: string | Buffer) => {
+      fs.writeFileSync(p, content);
+      fs.chownSync(p, systemEnv().ownerId, systemEnv().ownerId);
+    };
+    owned(path.join(hostDataDir(), "memories", "MEMORY.md"), "the user likes tea\n");
+    owned(path.join(hostDataDir(), "state.db"), randomBytes(4096));
+    owned(path.join(systemEnv().file.hostDirs.data, "notes.txt"), "bulk data\n");
+  });
+
+  it("a second up with nothing changed changes nothing and runs no remote command", async () => {
+    const before = await containerId();
+    const r = await step("no-op up", () => world.up());
+    expect(r.changed).toEqual([]);
+    expect(r.commandRuns).toBe(0);
+    expect(await containerId()).toBe(before);
+    expect(steps[steps.length - 1].starts).toBe(0);
+  });
+
+  it("after a refresh, an up still changes nothing", async () => {
+    const before = await containerId();
+    await step("refresh", () => world.refresh());
+    const r = await step("up after refresh", () => world.up());
+    expect(r.changed).toEqual([]);
+    expect(r.commandRuns).toBe(0);
+    expect(await containerId()).toBe(before);
+  });
+
+  it("a bot-token rotation restarts the same container once, which reads the new .env", async () => {
+    const before = await containerId();
+    const data = userDataDigest();
+    world.setSecret(`agentSecrets.${AGENT}.telegramBotToken`, secrets.rotatedToken);
+    const r = await step("token rotation", () => world.up());
+    expect(r.ops.replace ?? 0).toBe(0);
+    expect(r.ops["create-replacement"] ?? 0).toBe(0);
+    expect(await containerId()).toBe(before);
+    expect(steps[steps.length - 1].starts).toBe(1);
+    const env = fs.readFileSync(path.join(hostDataDir(), ".env"), "utf8");
+    expect(env).toContain(secrets.rotatedToken);
+    expect(env).not.toContain(secrets.telegramBotToken);
+    // The stand-in logs the sha256 of the .env it started with (tests/system/standin/README.md).
+    const starts = fs
+      .readFileSync(path.join(hostDataDir(), "logs", "starts.log"), "utf8")
+      .trim()
+      .split("\n");
+    const envSha = createHash("sha256").update(env).digest("hex");
+    expect(starts[starts.length - 1]).toContain(`env_sha256=${envSha}`);
+    expect(userDataDigest()).toEqual(data);
+  });
+
+  it("a memory change updates the container in place, without a restart", async () => {
+    const before = await containerId();
+    world.editStackFile((c) => (agentConfig(c).memoryMb = 2048));
+    const r = await step("memory change", () => world.up());
+    expect(r.changed).toEqual([`docker:index/container:Container ${AGENT}-gateway update`]);
+    expect(r.commandRuns).toBe(0);
+    expect(await containerId()).toBe(before);
+    expect(steps[steps.length - 1].starts).toBe(0);
+    expect(await systemEnv().lxc.sh(`docker inspect -f '{{.HostConfig.Memory}}' ${CONTAINER}`)).toBe(
+      String(2048 * 1024 * 1024),
+    );
+  });
+
+  it("an image change re-creates the gateway container once and leaves /opt/data alone", async () => {
+    const before = await containerId();
+    const data = userDataDigest();
+    world.editStackFile((c) => (agentConfig(c).imageTag = "v2"));
+    const r = await step("image change", () => world.up());
+    const replaced = r.changed.filter((c) => / (replace|create-replacement)$/.test(c));
+    expect(replaced.filter((c) => c.startsWith("docker:index/container:Container"))).toHaveLength(1);
+    const after = await containerId();
+    expect(after).not.toBe(before);
+    expect(await systemEnv().lxc.sh(`docker inspect -f '{{.Config.Image}}' ${CONTAINER}`)).toContain(
+      "hermes-standin",
+    );
+    expect(userDataDigest()).toEqual(data);
+  });
+
+  it("destroy removes the container and keeps /opt/data and the bulk directories", async () => {
+    const data = userDataDigest();
+    await step("destroy", () => world.destroy());
+    expect(await containerId()).toBe("none");
+    expect(userDataDigest()).toEqual(data);
+    expect(fs.existsSync(path.join(hostDataDir(), ".env"))).toBe(true);
+  });
+
+  it("no secret in plain text in the state or anything the CLI printed", () => {
+    const exported = world.cli(["stack", "export", "--stack", "engine"]);
+    const everything = `${exported}\n${world.transcript.join("\n")}\n${steps.map((s) => s.report.output).join("\n")}`;
+    const leaked = Object.entries(secrets).filter(([, v]) => everything.includes(v.split(":").pop()!));
+    expect(leaked.map(([k]) => k)).toEqual([]);
+  });
+});

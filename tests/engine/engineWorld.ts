@@ -1,0 +1,179 @@
+/**
+ * The engine tier's world: the real Pulumi CLI, the real nodejs language host and the three real provider plugins,
+ * a local file backend in a throwaway PULUMI_HOME, and a copy of the project whose stack targets the system tier's
+ * CT as a Docker host. Every step goes through the Automation API against the project directory (a local
+ * program: the language host runs index.ts), and is summed up from the engine's own event stream.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { REPO_ROOT } from "../system/harness";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { findToolchain } = require("./toolchain.js") as {
+  findToolchain(this: void): {
+    ok: boolean;
+    why?: string;
+    dir: string;
+    languageHost: string;
+    plugins: Array<{ name: string; version: string; file: string }>;
+  };
+};
+
+const PROJECT_FILES = ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components", "templates"];
+
+/** What one engine operation did, from its events. */
+export interface StepReport {
+  /** Resource operations by op (same, create, update, replace, delete, ...), excluding the stack and providers. */
+  ops: Record<string, number>;
+  /** `type name op` for every resource step that was not "same". */
+  changed: string[];
+  /** Remote commands the engine ran: command resources created, updated or replaced. */
+  commandRuns: number;
+  /** Everything the CLI printed. */
+  output: string;
+}
+
+export class EngineWorld {
+  readonly root: string;
+  readonly project: string;
+  readonly pulumiHome: string;
+  /** The real CLI binary. */
+  readonly pulumi: string;
+  private readonly env: Record<string, string>;
+  private stackRef?: Stack;
+  readonly transcript: string[] = [];
+
+  constructor(
+    readonly stackName: string,
+    stackFile: string,
+  ) {
+    const toolchain = findToolchain();
+    if (!toolchain.ok) throw new Error(`engine tier toolchain not found: ${toolchain.why}`);
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-engine-tier-"));
+    this.project = path.join(this.root, "hermes-lxc");
+    this.pulumiHome = path.join(this.root, "pulumi-home");
+    fs.mkdirSync(this.project);
+    fs.mkdirSync(path.join(this.root, "state"));
+    for (const f of PROJECT_FILES)
+      fs.cpSync(path.join(REPO_ROOT, f), path.join(this.project, f), { recursive: true });
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.project, "node_modules"));
+    fs.writeFileSync(path.join(this.project, `Pulumi.${stackName}.yaml`), stackFile);
+    this.pulumi = execFileSync("bash", [path.join(REPO_ROOT, "tests", "cli", "ensure-pulumi-cli.sh")], {
+      encoding: "utf8",
+    }).trim();
+    // The language host is found on PATH (the CLI bundles it; it cannot be installed as a plugin). Only it goes on
+    // PATH: provider binaries there would be used as "ambient" plugins instead of the installed versions.
+    const hostDir = path.join(this.root, "language-host");
+    fs.mkdirSync(hostDir);
+    fs.symlinkSync(toolchain.languageHost, path.join(hostDir, "pulumi-language-nodejs"));
+    this.env = {
+      PATH: `${path.dirname(this.pulumi)}:${hostDir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+      HOME: this.root,
+      PULUMI_HOME: this.pulumiHome,
+      PULUMI_BACKEND_URL: `file://${path.join(this.root, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    };
+    for (const p of toolchain.plugins) {
+      this.cli(["plugin", "install", "resource", p.name, p.version, "--file", p.file]);
+    }
+  }
+
+  /** Runs the CLI itself (for what the Automation API has no call for), in the project directory. */
+  cli(args: string[], input?: string): string {
+    const out = execFileSync(this.pulumi, args, {
+      cwd: this.project,
+      env: this.env,
+      input,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    this.transcript.push(`$ pulumi ${args.join(" ")}\n${out}`);
+    return out;
+  }
+
+  async stack(): Promise<Stack> {
+    if (this.stackRef) return this.stackRef;
+    const pulumiCommand = await PulumiCommand.get({
+      // PulumiCommand wants the directory above bin/pulumi.
+      root: path.dirname(path.dirname(this.pulumi)),
+      skipVersionCheck: true,
+    });
+    const ws = await LocalWorkspace.create({ workDir: this.project, envVars: this.env, pulumiCommand });
+    this.stackRef = await Stack.createOrSelect(this.stackName, ws);
+    return this.stackRef;
+  }
+
+  /** Edits the stack file as a user would in an editor (encrypted values and the salt stay as they are). */
+  editStackFile(edit: (config: Record<string, unknown>) => void): void {
+    const file = path.join(this.project, `Pulumi.${this.stackName}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    edit(doc.config);
+    fs.writeFileSync(file, yaml.dump(doc, { lineWidth: -1 }));
+  }
+
+  /** `pulumi config set --secret --path <key>`, the value on stdin as the prompt would take it. */
+  setSecret(key: string, value: string): void {
+    this.cli(["config", "set", "--secret", "--path", "--stack", this.stackName, key], value);
+  }
+
+  async up(): Promise<StepReport> {
+    const events: EngineEvent[] = [];
+    let output = "";
+    const s = await this.stack();
+    try {
+      await s.up({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+    } finally {
+      this.transcript.push(`$ pulumi up\n${output}`);
+    }
+    return report(events, output);
+  }
+
+  async refresh(): Promise<StepReport> {
+    const events: EngineEvent[] = [];
+    let output = "";
+    const s = await this.stack();
+    await s.refresh({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+    this.transcript.push(`$ pulumi refresh\n${output}`);
+    return report(events, output);
+  }
+
+  async destroy(): Promise<StepReport> {
+    const events: EngineEvent[] = [];
+    let output = "";
+    const s = await this.stack();
+    await s.destroy({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+    this.transcript.push(`$ pulumi destroy\n${output}`);
+    return report(events, output);
+  }
+
+  remove(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function report(events: EngineEvent[], output: string): StepReport {
+  const ops: Record<string, number> = {};
+  const changed: string[] = [];
+  let commandRuns = 0;
+  for (const e of events) {
+    const meta = e.resourcePreEvent?.metadata;
+    if (!meta) continue;
+    if (meta.type === "pulumi:pulumi:Stack" || meta.type.startsWith("pulumi:providers:")) continue;
+    ops[meta.op] = (ops[meta.op] ?? 0) + 1;
+    if (meta.op !== "same") changed.push(`${meta.type} ${meta.urn.split("::").pop()} ${meta.op}`);
+    if (
+      meta.type.startsWith("command:") &&
+      ["create", "update", "replace", "create-replacement"].includes(meta.op)
+    ) {
+      commandRuns++;
+    }
+  }
+  return { ops, changed, commandRuns, output };
+}

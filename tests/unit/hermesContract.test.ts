@@ -1,0 +1,93 @@
+/** The hermes image an agent runs, and what config.yaml says about the LLM key (issue: meet the real image). */
+import { DEFAULT_HERMES_IMAGE, parseStackConfig } from "../../components/config/schema";
+import { agentConfigYaml, agentEnvVars } from "../../components/lib/agentPayload";
+import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
+
+const opts = { readFile: readProjectFile };
+function parse(edit: (agent: Record<string, unknown>, secrets: Record<string, unknown>) => void) {
+  const raw = homelabWithSecrets() as {
+    agents: Record<string, Record<string, unknown>>;
+    agentSecrets: Record<string, Record<string, unknown>>;
+  };
+  edit(raw.agents.hermes, raw.agentSecrets.hermes);
+  const parsed = parseStackConfig(raw, opts);
+  return {
+    agent: parsed.config.agents[0],
+    imageWarnings: parsed.warnings.filter((w) => /image(Tag|Digest)/.test(w)),
+  };
+}
+
+describe("the hermes image", () => {
+  it("defaults to a published release tag, pinned by digest", () => {
+    const { agent, imageWarnings } = parse((a) => {
+      delete a.imageTag;
+      delete a.imageDigest;
+    });
+    expect(DEFAULT_HERMES_IMAGE.tag).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(agent.imageRef).toBe(
+      `nousresearch/hermes-agent:${DEFAULT_HERMES_IMAGE.tag}@${DEFAULT_HERMES_IMAGE.digest}`,
+    );
+    expect(imageWarnings).toEqual([]);
+  });
+
+  it("accepts a release tag with a digest quietly", () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    const { agent, imageWarnings } = parse((a) => {
+      a.imageTag = "v0.21.6";
+      a.imageDigest = digest;
+    });
+    expect(agent.imageRef).toBe(`nousresearch/hermes-agent:v0.21.6@${digest}`);
+    expect(imageWarnings).toEqual([]);
+  });
+
+  it.each([
+    ["0.21.3", /is not one of hermes' release tags .*the pull may fail/],
+    ["latest", /is not one of hermes' release tags .*: it follows hermes' main branch/],
+  ])("warns on the tag %s, outside hermes' scheme, and on a missing digest", (tag, why) => {
+    const { agent, imageWarnings } = parse((a) => {
+      a.imageTag = tag;
+      delete a.imageDigest;
+    });
+    expect(agent.imageRef).toBe(`nousresearch/hermes-agent:${tag}`);
+    expect(imageWarnings).toEqual([
+      expect.stringMatching(new RegExp(`^agents\\.hermes\\.imageTag: "${tag}" ${why.source}`)),
+      expect.stringMatching(/^agents\.hermes\.imageDigest: not set/),
+    ]);
+  });
+});
+
+describe("the LLM key in config.yaml", () => {
+  it("references the key's .env variable when the stack holds a key", () => {
+    const { agent } = parse(() => {});
+    expect(agentConfigYaml(agent)).toMatch(/api_key: \$\{LITELLM_API_KEY\}/);
+  });
+
+  it("carries no api_key at all without a key (hermes would send the text ${VAR} as the key)", () => {
+    const { agent } = parse((_a, s) => delete s.llmApiKey);
+    const yaml = agentConfigYaml(agent);
+    expect(yaml).toContain("base_url:");
+    expect(yaml).not.toContain("api_key");
+  });
+});
+
+describe("dashboard sessions", () => {
+  it("are signed with a key derived from the password, so they survive restarts and end with a new password", () => {
+    const env = (password: string) => {
+      const { agent } = parse((a, s) => {
+        a.dashboard = { enabled: true, bind: "127.0.0.1", basicAuthUser: "admin" };
+        s.dashboardPassword = password;
+      });
+      const secrets = { dashboardPassword: password, env: {} };
+      return Object.fromEntries(agentEnvVars(agent, secrets).map((v) => [v.name, v.value]));
+    };
+    const a = env("correct horse battery");
+    expect(a.HERMES_DASHBOARD_BASIC_AUTH_SECRET).toMatch(/^[0-9a-f]{64}$/);
+    expect(env("correct horse battery").HERMES_DASHBOARD_BASIC_AUTH_SECRET).toBe(
+      a.HERMES_DASHBOARD_BASIC_AUTH_SECRET,
+    );
+    expect(env("another password!").HERMES_DASHBOARD_BASIC_AUTH_SECRET).not.toBe(
+      a.HERMES_DASHBOARD_BASIC_AUTH_SECRET,
+    );
+    expect(a.HERMES_DASHBOARD_BASIC_AUTH_SECRET).not.toContain("correct");
+  });
+});
