@@ -104,7 +104,6 @@ beforeAll(
   async () => {
     await ensureDocker();
     await ensureStandinImage();
-    await systemEnv().lxc.exec("docker tag hermes-standin:local hermes-standin:v2");
     world = new EngineWorld("engine", "");
     fs.writeFileSync(path.join(world.project, "Pulumi.engine.yaml"), stackFile());
     world.cli(["stack", "init", "engine", "--secrets-provider", "passphrase"]);
@@ -140,6 +139,14 @@ describe("a dockerHosts stack under the real engine", () => {
     expect(r.ops.create).toBeGreaterThanOrEqual(5);
     expect(Object.keys(r.ops).filter((op) => op !== "create")).toEqual([]);
     expect(await containerId()).toMatch(/^[0-9a-f]{64}$/);
+    // The deploy reports which platforms came up, in its output and as a stack output.
+    expect(r.output).toMatch(
+      /healthy hermes-engine: gateway running \(pid \d+\); platforms: api_server=connected telegram=connected/,
+    );
+    const outputs = await (await world.stack()).outputs();
+    expect((outputs.agents.value as Record<string, { health: string }>)[AGENT].health).toMatch(
+      /^gateway running \(pid \d+\); platforms: api_server=connected telegram=connected$/,
+    );
     expect(await systemEnv().lxc.sh(`docker inspect -f '{{.State.Running}}' ${CONTAINER}`)).toBe("true");
     // The user's data, written as the agent would (uid 10000 in the CT, 110000 here); later steps must keep it.
     const owned = (p: string, content: string | Buffer) => {
@@ -209,13 +216,18 @@ describe("a dockerHosts stack under the real engine", () => {
     const data = userDataDigest();
     world.editStackFile((c) => (agentConfig(c).imageTag = "v2"));
     const r = await step("image change", () => world.up());
-    const replaced = r.changed.filter((c) => / (replace|create-replacement)$/.test(c));
+    // One replacement is three engine steps (delete-replaced, replace, create-replacement): count `replace`.
+    const replaced = r.changed.filter((c) => c.endsWith(" replace"));
     expect(replaced.filter((c) => c.startsWith("docker:index/container:Container"))).toHaveLength(1);
+    expect(r.changed).toContain(`command:remote:Command ${AGENT}-config-migration update`);
     const after = await containerId();
     expect(after).not.toBe(before);
-    expect(await systemEnv().lxc.sh(`docker inspect -f '{{.Config.Image}}' ${CONTAINER}`)).toContain(
-      "hermes-standin",
-    );
+    const v2 = await systemEnv().lxc.sh("docker image inspect -f '{{.Id}}' hermes-standin:v2");
+    expect(await systemEnv().lxc.sh(`docker inspect -f '{{.Image}}' ${CONTAINER}`)).toBe(v2);
+    // The migration step brought config.yaml to v2's schema (45, tests/system/standin/README.md) and left no copies.
+    const config = fs.readFileSync(path.join(hostDataDir(), "config.yaml"), "utf8");
+    expect(config).toMatch(/^_config_version: 45$/m);
+    expect(fs.readdirSync(hostDataDir()).filter((f) => /\.bak-/.test(f))).toEqual([]);
     expect(userDataDigest()).toEqual(data);
   });
 

@@ -135,6 +135,14 @@ export class EngineWorld {
     return report(events, output);
   }
 
+  async preview(): Promise<{ changeSummary: Record<string, number>; output: string }> {
+    let output = "";
+    const s = await this.stack();
+    const r = await s.preview({ onOutput: (o) => (output += o), color: "never" });
+    this.transcript.push(`$ pulumi preview\n${output}`);
+    return { changeSummary: r.changeSummary, output };
+  }
+
   async refresh(): Promise<StepReport> {
     const events: EngineEvent[] = [];
     let output = "";

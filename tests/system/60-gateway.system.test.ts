@@ -8,7 +8,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { AgentConfig, AgentSecretValues, parseStackConfig } from "../../components/config/schema";
 import { agentFilesPayload } from "../../components/lib/agentPayload";
-import { agentFilesScriptEnv, gatewayHealthScriptEnv } from "../../components/lib/gatewayScripts";
+import {
+  agentFilesScriptEnv,
+  configMigrationScriptEnv,
+  gatewayHealthScriptEnv,
+} from "../../components/lib/gatewayScripts";
 import { dockerRunArgs, gatewayContainerSpec } from "../../components/lib/gatewaySpec";
 import { shellQuote } from "../../components/lib/remoteScript";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
@@ -19,6 +23,10 @@ const { lxc } = env;
 const STANDIN = "hermes-standin:local";
 const TOKEN_1 = "123456:SYSTEST-telegram-token-one";
 const TOKEN_2 = "123456:SYSTEST-telegram-token-two";
+// The stand-in treats a credential containing "revoked" as one the platform rejects (tests/system/standin/README.md).
+const TOKEN_REVOKED = "123456:SYSTEST-revoked-token";
+const HEALTHY =
+  /^healthy hermes-gw: gateway running \(pid \d+\); platforms: api_server=connected telegram=connected$/;
 const LLM_KEY = "SYSTEST-llm-key-0000";
 
 /** The agent `gw` as the config model resolves it on the homelab LXC (state on /srv/hermes, bulk /data, /fast). */
@@ -53,6 +61,39 @@ async function waitHealthy(): Promise<string> {
   return lastLine((await lxc.run("wait-for-gateway.sh", gatewayHealthScriptEnv(agent))).stdout);
 }
 
+/** The health gate expected to fail: its stderr. */
+async function gateFails(timeoutSeconds: number): Promise<{ stderr: string; seconds: number }> {
+  const started = Date.now();
+  const res = await lxc.run(
+    "wait-for-gateway.sh",
+    { ...gatewayHealthScriptEnv(agent), TIMEOUT_SECONDS: timeoutSeconds },
+    undefined,
+    { allowFailure: true },
+  );
+  expect(res.code).toBe(1);
+  return { stderr: res.stderr, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The program's migration step for an image, as HermesGateway runs it. */
+async function migrate(image: string): Promise<string> {
+  const id = await lxc.sh(`docker image inspect -f '{{.Id}}' ${image}`);
+  return lastLine((await lxc.run("migrate-agent-config.sh", configMigrationScriptEnv(agent, id))).stdout);
+}
+
+/** (Re)creates the gateway container from the component's spec, with an image and extra environment. */
+async function runGateway(image: string, extraEnv: string[] = []): Promise<void> {
+  const spec = gatewayContainerSpec(agent, { maxSize: "10m", maxFile: 3 });
+  spec.envs.push(...extraEnv);
+  await lxc.exec(`docker rm -f ${agent.containerName} >/dev/null 2>&1 || true`);
+  await lxc.exec(`docker ${dockerRunArgs(spec, image).map(shellQuote).join(" ")}`);
+}
+
+const backups = async () =>
+  (await lxc.sh(`cd ${agent.dataDir} && ls -a | grep -E '^(\.env|config\.yaml)\.bak-' || true`))
+    .split("\n")
+    .filter(Boolean);
+const configVersion = async () => lxc.sh(`sed -n 's/^_config_version: *//p' ${agent.dataDir}/config.yaml`);
+
 const containerId = () => lxc.sh(`docker inspect -f '{{.Id}}' ${agent.containerName}`);
 const startsLog = async () => (await lxc.sh(`cat ${agent.dataDir}/logs/starts.log`)).split("\n");
 
@@ -78,15 +119,37 @@ describe("the gateway layer on a real LXC", () => {
     // The container does not exist yet: nothing to restart.
     expect(lines.some((l) => l.startsWith("restarted"))).toBe(false);
 
-    const args = dockerRunArgs(gatewayContainerSpec(agent, { maxSize: "10m", maxFile: 3 }), STANDIN);
-    await lxc.exec(`docker ${args.map(shellQuote).join(" ")}`);
-    expect(await waitHealthy()).toBe(`healthy ${agent.containerName}`);
+    // The migration step before the first start: config.yaml stamped with the image's schema, no copies left.
+    expect(await migrate(STANDIN)).toBe("config-version 0 -> 44");
+    expect(await backups()).toEqual([]);
+    // The migration saved config.yaml in its own layout; the next files step (the program runs one only when the
+    // stack changed) writes it back in the merge's sorted layout, keeping the stamp. Shown here once, up front.
+    expect((await writeFiles(first)).filter((l) => l.startsWith("changed"))).toEqual(["changed config.yaml"]);
+    expect(await configVersion()).toBe("44");
+    await runGateway(STANDIN);
+    expect(await waitHealthy()).toMatch(HEALTHY);
+    // The gateway's own boot skipped the migration (it would fail under managed mode and leave copies of .env).
+    const logs = await lxc.sh(`docker logs ${agent.containerName} 2>&1`);
+    expect(logs).toContain("HERMES_SKIP_CONFIG_MIGRATION is set; skipping config migration");
+    expect(logs).not.toContain("docker_config_migrate.py failed");
+    expect(await backups()).toEqual([]);
+  });
+
+  test("hermes' own messages name this program as the manager", async () => {
+    const res = await lxc.exec(`docker exec ${agent.containerName} hermes config set timezone UTC`);
+    expect(res.stderr).toContain("managed by hermes-lxc");
+    expect(res.stderr).not.toContain("nixos");
   });
 
   test("the container is what the spec says, and carries no secret", async () => {
     const inspect = JSON.parse(await lxc.sh(`docker inspect ${agent.containerName}`))[0];
     expect(inspect.Config.Env).toEqual(
-      expect.arrayContaining(["HERMES_UID=10000", "HERMES_GID=10000", "HERMES_MANAGED=true"]),
+      expect.arrayContaining([
+        "HERMES_UID=10000",
+        "HERMES_GID=10000",
+        "HERMES_MANAGED=hermes-lxc",
+        "HERMES_SKIP_CONFIG_MIGRATION=1",
+      ]),
     );
     expect(inspect.Config.Cmd).toEqual(["gateway", "run"]);
     expect(inspect.Config.User).toBe("");
@@ -116,8 +179,8 @@ describe("the gateway layer on a real LXC", () => {
     expect(hostStat(path.join(hostAgentDir, ".managed"))).toBe("110000:110000 640");
     expect(fs.statSync(path.join(hostAgentDir, ".env")).mode & 0o077).toBe(0);
     const dotEnv = fs.readFileSync(path.join(hostAgentDir, ".env"), "utf8");
-    expect(dotEnv).toContain(`TELEGRAM_BOT_TOKEN='${TOKEN_1}'`);
-    expect(dotEnv).toContain(`LITELLM_API_KEY='${LLM_KEY}'`);
+    expect(dotEnv).toContain(`TELEGRAM_BOT_TOKEN=${TOKEN_1}\n`);
+    expect(dotEnv).toContain(`LITELLM_API_KEY=${LLM_KEY}\n`);
     expect(fs.readFileSync(path.join(hostAgentDir, "config.yaml"), "utf8")).toContain(
       "api_key: ${LITELLM_API_KEY}",
     );
@@ -145,6 +208,8 @@ describe("the gateway layer on a real LXC", () => {
     const id = await containerId();
     const lines = await writeFiles(first);
     expect(lines.filter((l) => l.startsWith("changed") || l.startsWith("restarted"))).toEqual([]);
+    // And the migration step, run again for the same image, is a no-op.
+    expect(await migrate(STANDIN)).toBe("config-version 44 -> 44");
     expect(await containerId()).toBe(id);
   });
 
@@ -169,7 +234,7 @@ describe("the gateway layer on a real LXC", () => {
     expect(config.agent_added).toEqual({ note: "kept" });
     expect(config.streaming).toEqual({ enabled: true });
     expect(config.model).toMatchObject({ provider: "custom", api_key: "${LITELLM_API_KEY}" });
-    expect(await waitHealthy()).toBe(`healthy ${agent.containerName}`);
+    expect(await waitHealthy()).toMatch(HEALTHY);
   });
 
   test("rotating a secret rewrites .env and restarts the same container (same id), which starts with the new .env", async () => {
@@ -182,31 +247,68 @@ describe("the gateway layer on a real LXC", () => {
       expect.arrayContaining(["changed .env", "unchanged config.yaml", `restarted ${agent.containerName}`]),
     );
     expect(await containerId()).toBe(id);
-    expect(await waitHealthy()).toBe(`healthy ${agent.containerName}`);
+    expect(await waitHealthy()).toMatch(HEALTHY);
     const after = await startsLog();
     expect(after.length).toBe(before.length + 1);
     const sha = (line: string) => /env_sha256=(\S+)/.exec(line)![1];
     expect(sha(after[after.length - 1])).not.toBe(sha(before[before.length - 1]));
     expect(fs.readFileSync(path.join(hostAgentDir, ".env"), "utf8")).toContain(
-      `TELEGRAM_BOT_TOKEN='${TOKEN_2}'`,
+      `TELEGRAM_BOT_TOKEN=${TOKEN_2}\n`,
     );
     expect(hostStat(path.join(hostAgentDir, ".env"))).toBe("110000:110000 600");
   });
 
-  test("an unhealthy gateway fails the step with its state and last log lines", async () => {
-    await lxc.exec(`docker stop -t 5 ${agent.containerName} >/dev/null`);
-    const res = await lxc.run(
-      "wait-for-gateway.sh",
-      { ...gatewayHealthScriptEnv(agent), TIMEOUT_SECONDS: 6 },
-      undefined,
-      {
-        allowFailure: true,
-      },
+  test("a revoked bot token fails the health gate at once, naming the platform and hermes' error", async () => {
+    const lines = await writeFiles(
+      agentFromStack({ terminal: { backend: "local" }, streaming: { enabled: true } }, TOKEN_REVOKED),
     );
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/deployment failed: the gateway in container hermes-gw is not healthy/);
-    expect(res.stderr).toMatch(/state=exited/);
+    expect(lines).toContain(`restarted ${agent.containerName}`);
+    const { stderr, seconds } = await gateFails(60);
+    expect(seconds).toBeLessThan(30);
+    expect(stderr).toContain(
+      "telegram: fatal: telegram_unauthorized: Unauthorized: the bot token was rejected",
+    );
+    // The container itself keeps running (s6 parks the gateway): only the state file tells.
+    expect(await lxc.sh(`docker inspect -f '{{.State.Running}}' ${agent.containerName}`)).toBe("true");
+  });
+
+  test("a gateway that crashes at start fails the gate when its time is up, while the container runs on", async () => {
+    await writeFiles(
+      agentFromStack({ terminal: { backend: "local" }, streaming: { enabled: true } }, TOKEN_2),
+    );
+    await runGateway(STANDIN, ["HERMES_STANDIN_CRASH_AT_START=1"]);
+    const { stderr } = await gateFails(8);
+    expect(stderr).toMatch(
+      /not healthy after \d+s: (the gateway process \d+ is not running|gateway starting)/,
+    );
+    expect(await lxc.sh(`docker inspect -f '{{.State.Running}}' ${agent.containerName}`)).toBe("true");
+    await runGateway(STANDIN);
+    expect(await waitHealthy()).toMatch(HEALTHY);
+  });
+
+  test("an image upgrade migrates config.yaml to the new schema once, leaving no copies of .env", async () => {
+    expect(await configVersion()).toBe("44");
+    expect(await migrate("hermes-standin:v2")).toBe("config-version 44 -> 45");
+    expect(await backups()).toEqual([]);
+    await runGateway("hermes-standin:v2");
+    expect(await waitHealthy()).toMatch(HEALTHY);
+    expect(await configVersion()).toBe("45");
+    const config = await lxc.sh(`cat ${agent.dataDir}/config.yaml`);
+    expect(config).toContain("agent_added:");
+    expect(await backups()).toEqual([]);
+    // Back to the old image (the README's rollback): nothing to migrate, still healthy.
+    expect(await migrate(STANDIN)).toBe("config-version 45 -> 45");
+    await runGateway(STANDIN);
+    expect(await waitHealthy()).toMatch(HEALTHY);
+  });
+
+  test("a stopped container fails the gate at once with its last log lines", async () => {
+    await lxc.exec(`docker stop -t 5 ${agent.containerName} >/dev/null`);
+    const { stderr } = await gateFails(30);
+    expect(stderr).toMatch(/deployment failed: the gateway in container hermes-gw is not healthy/);
+    expect(stderr).toContain("the container is exited");
+    expect(stderr).toContain(`last 50 log lines of ${agent.containerName}`);
     await lxc.exec(`docker start ${agent.containerName} >/dev/null`);
-    expect(await waitHealthy()).toBe(`healthy ${agent.containerName}`);
+    expect(await waitHealthy()).toMatch(HEALTHY);
   });
 });

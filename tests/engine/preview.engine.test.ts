@@ -1,0 +1,67 @@
+/**
+ * `pulumi preview` of each stack the README ships instructions for, with the real engine and the real provider
+ * plugins (the CLI tier stops where a plugin is needed): the homelab stack exactly as committed, and the README's
+ * dockerHosts example, each with its secrets set as the README says.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { readmeBlock } from "../cli/harness";
+import { REPO_ROOT } from "../system/harness";
+import { EngineWorld } from "./engineWorld";
+
+const stacks: Array<{ stack: string; file: () => string; secrets: Record<string, string> }> = [
+  {
+    stack: "homelab",
+    file: () => fs.readFileSync(path.join(REPO_ROOT, "Pulumi.homelab.yaml"), "utf8"),
+    secrets: {
+      proxmoxPassword: "canary-pve-password",
+      "agentSecrets.hermes.llmApiKey": "canary-llm-key-1234",
+      "agentSecrets.hermes.telegramBotToken": "123456:canary-telegram-token",
+    },
+  },
+  {
+    stack: "dockerhost",
+    file: () => readmeBlock("stack-dockerhost"),
+    secrets: {
+      "agentSecrets.hermes.llmApiKey": "canary-llm-key-1234",
+      "agentSecrets.hermes.telegramBotToken": "123456:canary-telegram-token",
+    },
+  },
+];
+
+describe.each(stacks)(
+  "pulumi preview of the $stack stack with the real plugins",
+  ({ stack, file, secrets }) => {
+    let world: EngineWorld;
+    afterAll(() => world?.remove());
+
+    it("plans every resource, with no error and no secret in the output", async () => {
+      world = new EngineWorld(stack, file());
+      // ssh.privateKeyPath ~/.ssh/id_ed25519 of the stacks: the world's HOME gets one.
+      fs.mkdirSync(path.join(world.root, ".ssh"), { mode: 0o700 });
+      execFileSync("ssh-keygen", [
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        path.join(world.root, ".ssh", "id_ed25519"),
+      ]);
+      world.cli(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+      for (const [key, value] of Object.entries(secrets)) {
+        world.cli(
+          ["config", "set", "--secret", "--stack", stack, ...(key.includes(".") ? ["--path"] : []), key],
+          value,
+        );
+      }
+      const { changeSummary, output } = await world.preview();
+      expect(output).not.toMatch(/\berror:/);
+      expect(changeSummary.create).toBeGreaterThanOrEqual(stack === "homelab" ? 15 : 5);
+      expect(Object.keys(changeSummary).filter((op) => op !== "create")).toEqual([]);
+      for (const v of Object.values(secrets))
+        expect(`${output}${world.transcript.join("")}`).not.toContain(v);
+    });
+  },
+);
