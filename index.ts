@@ -11,7 +11,9 @@ import { loadStackConfig } from "./components/config/loadStackConfig";
 import { DockerEngine } from "./components/dockerEngine";
 import { HermesGateway } from "./components/hermesGateway";
 import { HermesLxc } from "./components/hermesLxc";
-import { hostKeyAlias } from "./components/lib/knownHosts";
+import * as path from "node:path";
+import { expandHome, hostKeyAlias } from "./components/lib/knownHosts";
+import { shellQuote } from "./components/lib/remoteScript";
 import { SshAuth } from "./components/sshTarget";
 
 const { config, secrets, sshKey } = loadStackConfig();
@@ -59,10 +61,20 @@ for (const host of config.dockerHosts) {
   dockerHosts.set(host.name, engine);
 }
 
+/** Per agent: `ssh ...` to its Docker host with the pinned key (what the README's day-to-day commands start with). */
+const sshCommands = new Map<string, pulumi.Input<string>>();
 const gateways = config.agents.map((agent) => {
   const engine =
     agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.docker : dockerHosts.get(agent.target.name)!;
   const lxc = config.lxcs.find((l) => agent.target.kind === "lxc" && l.name === agent.target.name);
+  const sshCommand = (a: typeof agent): pulumi.Input<string> => {
+    if (a.target.kind === "lxc") return lxcs.get(a.target.name)!.sshCommand;
+    const t = engine.target;
+    // The known_hosts file DockerEngine writes; quoted, since the output is meant to be pasted into a shell.
+    const knownHosts = shellQuote(path.join(expandHome(config.ssh.knownHostsDir), t.hostKeyAlias));
+    return pulumi.interpolate`ssh -o HostKeyAlias=${t.hostKeyAlias} -o UserKnownHostsFile=${knownHosts} -p ${t.port} ${t.user}@${t.host}`;
+  };
+  sshCommands.set(agent.name, sshCommand(agent));
   return new HermesGateway(agent.name, {
     agent,
     secrets: secrets.agents[agent.name] ?? { env: {} },
@@ -73,7 +85,7 @@ const gateways = config.agents.map((agent) => {
     hostReady: [engine.ready],
     // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
     hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
-    sshCommand: agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.sshCommand : undefined,
+    sshCommand: sshCommand(agent),
   });
 });
 
@@ -96,6 +108,13 @@ export const containers = Object.fromEntries(
 export const agents = Object.fromEntries(
   gateways.map((g, i) => [
     config.agents[i].name,
-    { containerName: g.containerName, hostDataPath: g.hostDataPath, logs: g.logsCommand, health: g.health },
+    {
+      containerName: g.containerName,
+      hostDataPath: g.hostDataPath,
+      logs: g.logsCommand,
+      shell: sshCommands.get(config.agents[i].name),
+      pairing: g.pairingCommands,
+      health: g.health,
+    },
   ]),
 );

@@ -14,7 +14,12 @@ import type { AgentConfig } from "./config/schema";
 import type { SecretAgentValues } from "./config/loadStackConfig";
 import { agentFilesDigest } from "./lib/agentFiles";
 import { agentFilesPayload } from "./lib/agentPayload";
-import { agentFilesScriptEnv, configMigrationScriptEnv, gatewayHealthScriptEnv } from "./lib/gatewayScripts";
+import {
+  agentFilesScriptEnv,
+  configMigrationScriptEnv,
+  gatewayHealthScriptEnv,
+  requiredPlatforms,
+} from "./lib/gatewayScripts";
 import { gatewayContainerSpec } from "./lib/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
@@ -53,6 +58,8 @@ export class HermesGateway extends pulumi.ComponentResource {
   public readonly hostDataPath: string;
   /** How to read the gateway's logs, from the workstation when the SSH command is known. */
   public readonly logsCommand: pulumi.Output<string>;
+  /** Per platform: the command that approves a pairing code (replace CODE with the code the bot sent). */
+  public readonly pairingCommands: Record<string, pulumi.Output<string>>;
   /** What the health gate saw at the last deploy: the gateway and each platform's state. */
   public readonly health: pulumi.Output<string>;
 
@@ -166,8 +173,16 @@ export class HermesGateway extends pulumi.ComponentResource {
     this.containerName = agent.containerName;
     this.dataDir = agent.dataDir;
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
-    const logs = `docker logs --tail 100 -f ${agent.containerName}`;
-    this.logsCommand = args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${logs}` : pulumi.output(logs);
+    const onHost = (cmd: string) =>
+      args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${cmd}` : pulumi.output(cmd);
+    this.logsCommand = onHost(`docker logs --tail 100 -f ${agent.containerName}`);
+    // hermes answers strangers with a pairing code; this approves one (the `hermes` wrapper on the Docker host runs
+    // the CLI inside this agent's container as the hermes user).
+    this.pairingCommands = Object.fromEntries(
+      requiredPlatforms(agent)
+        .filter((p) => p !== "api_server")
+        .map((p) => [p, onHost(`hermes --agent ${agent.name} pairing approve ${p} CODE`)]),
+    );
     this.health = health.stdout.apply((out) => out.trim().replace(/^healthy \S+: /, ""));
     this.registerOutputs({
       health: this.health,
@@ -175,6 +190,7 @@ export class HermesGateway extends pulumi.ComponentResource {
       dataDir: this.dataDir,
       hostDataPath: this.hostDataPath,
       logsCommand: this.logsCommand,
+      pairingCommands: this.pairingCommands,
     });
   }
 }

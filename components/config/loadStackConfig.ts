@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expandHome } from "../lib/knownHosts";
 import * as yaml from "js-yaml";
+import { clientKeyProblems, localToolProblems } from "./preflight";
 import { EngineConfig, readRawConfig } from "./rawConfig";
 import { AgentSecretValues, ConfigError, ParsedStackConfig, StackConfig, parseStackConfig } from "./schema";
 
@@ -78,11 +79,29 @@ function readAndValidate(environment: Environment): LoadedStackConfig {
     },
   });
   for (const warning of parsed.warnings) void pulumi.log.warn(warning);
+  const key = readSshKey(parsed.config.ssh.privateKeyPath, environment.env);
+  const preflight = [
+    ...clientKeyProblems(parsed.config, key),
+    ...localToolProblems(parsed.config, (name) => onPath(name, environment.env)),
+  ];
+  if (preflight.length > 0) throw new ConfigError(preflight);
   return {
     config: parsed.config,
     secrets: wrapSecrets(parsed),
-    sshKey: readSshKey(parsed.config.ssh.privateKeyPath, environment.env),
+    sshKey: key && { path: key.path, content: pulumi.secret(key.text) },
   };
+}
+
+/** Whether an executable `name` is on PATH. */
+function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? "").split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Problems when the stack or the environment would make the Proxmox provider use an API token. */
@@ -107,7 +126,10 @@ export function apiTokenProblems(
 /** Whether the stack stores `key` encrypted. The SDK's check is internal (not in its typings), so it is looked up
  * defensively: if a future SDK drops it, the check is skipped rather than failing every deployment. */
 /** Reads the client key named by ssh.privateKeyPath; without one, ssh-agent must be running. */
-function readSshKey(privateKeyPath: string | undefined, env: NodeJS.ProcessEnv): LoadedStackConfig["sshKey"] {
+function readSshKey(
+  privateKeyPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { path: string; text: string } | undefined {
   if (privateKeyPath === undefined) {
     if (!env.SSH_AUTH_SOCK) {
       void pulumi.log.warn(
@@ -118,7 +140,7 @@ function readSshKey(privateKeyPath: string | undefined, env: NodeJS.ProcessEnv):
   }
   const resolved = expandHome(privateKeyPath);
   try {
-    return { path: resolved, content: pulumi.secret(fs.readFileSync(resolved, "utf8")) };
+    return { path: resolved, text: fs.readFileSync(resolved, "utf8") };
   } catch (e) {
     throw new ConfigError([
       `ssh.privateKeyPath: cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,

@@ -1203,7 +1203,8 @@ function resolveAgent(
     } else if (cfg.allowedUsers.length === 0 && (cfg.allowedRoles ?? []).length === 0) {
       warnings.push(
         `${at}.platforms.${platform} has no allowedUsers: hermes ignores everyone until a user is paired. ` +
-          `Message the bot, then approve the code it gives you: ssh root@<lxc> hermes --agent ${name} pairing approve ${platform} <code>`,
+          `Message the bot, then approve the code it gives you with the command in the stack output ` +
+          `agents.${name}.pairing.${platform}: pulumi stack output agents`,
       );
     }
   }

@@ -10,10 +10,17 @@ import { readmeBlock } from "../cli/harness";
 import { REPO_ROOT } from "../system/harness";
 import { EngineWorld } from "./engineWorld";
 
-const stacks: Array<{ stack: string; file: () => string; secrets: Record<string, string> }> = [
+const stacks: Array<{
+  stack: string;
+  file: () => string;
+  keyPath?: string;
+  secrets: Record<string, string>;
+}> = [
   {
     stack: "homelab",
     file: () => fs.readFileSync(path.join(REPO_ROOT, "Pulumi.homelab.yaml"), "utf8"),
+    // The README's setup puts the user's own key into the LXC's rootSshKeys (the pre-flight check wants it).
+    keyPath: "lxcs.hermes.rootSshKeys[0]",
     secrets: {
       proxmoxPassword: "canary-pve-password",
       "agentSecrets.hermes.llmApiKey": "canary-llm-key-1234",
@@ -32,7 +39,7 @@ const stacks: Array<{ stack: string; file: () => string; secrets: Record<string,
 
 describe.each(stacks)(
   "pulumi preview of the $stack stack with the real plugins",
-  ({ stack, file, secrets }) => {
+  ({ stack, file, keyPath, secrets }) => {
     let world: EngineWorld;
     afterAll(() => world?.remove());
 
@@ -50,6 +57,10 @@ describe.each(stacks)(
         path.join(world.root, ".ssh", "id_ed25519"),
       ]);
       world.cli(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+      if (keyPath) {
+        const pub = fs.readFileSync(path.join(world.root, ".ssh", "id_ed25519.pub"), "utf8").trim();
+        world.cli(["config", "set", "--stack", stack, "--path", keyPath, pub]);
+      }
       for (const [key, value] of Object.entries(secrets)) {
         world.cli(
           ["config", "set", "--secret", "--stack", stack, ...(key.includes(".") ? ["--path"] : []), key],

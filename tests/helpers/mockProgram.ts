@@ -94,6 +94,11 @@ export async function runProgram(
     ...raw,
     ssh: { ...(raw.ssh as object), privateKeyPath: options.privateKeyPath ?? key.path, knownHostsDir },
   };
+  // As the README has the user do: the program's own public key among each LXC's rootSshKeys (pre-flight checks it).
+  const lxcs = JSON.parse(JSON.stringify(raw.lxcs ?? {})) as Record<string, { rootSshKeys?: string[] }>;
+  const publicKey = fs.readFileSync(`${key.path}.pub`, "utf8").trim();
+  for (const lxc of Object.values(lxcs)) lxc.rootSshKeys = [...(lxc.rootSshKeys ?? []), publicKey];
+  stack.lxcs = lxcs;
 
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(stack)) {

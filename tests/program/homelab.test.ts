@@ -226,6 +226,14 @@ describe("the homelab stack", () => {
         hostDataPath: "/var/lib/hermes-lxc/hermes/hermes",
         // The health gate's stdout (the mocks return none).
         health: "",
+        shell: expect.stringMatching(
+          /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
+        ),
+        pairing: {
+          telegram: expect.stringMatching(
+            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 hermes --agent hermes pairing approve telegram CODE$/,
+          ),
+        },
         logs: expect.stringMatching(
           /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
         ),

@@ -81,7 +81,9 @@ describe("the example stack", () => {
       { source: "/fast", target: "/opt/data/workspace/fast", readOnly: false },
     ]);
     // Telegram without an allow-list: pairing guidance at preview. No checksum: a warning too.
-    expect(warnings.join("\n")).toMatch(/platforms\.telegram has no allowedUsers.*pairing approve telegram/);
+    expect(warnings.join("\n")).toMatch(
+      /platforms\.telegram has no allowedUsers.*agents\.hermes\.pairing\.telegram/,
+    );
     expect(warnings.join("\n")).toMatch(/template\.checksum is not set/);
   });
 

@@ -1,0 +1,90 @@
+/**
+ * Pre-flight checks on this machine, before any resource exists: the problems that would otherwise surface only
+ * after the LXC was created (the first SSH into it fails), or as an opaque Docker error.
+ *
+ * Pure where it can be: the key file's text and the PATH lookup are passed in, so each rule is unit-tested.
+ */
+import type { StackConfig } from "./schema";
+
+/** The public half of an OpenSSH private key file, and whether the file is passphrase-protected. */
+export interface ClientKeyInfo {
+  /** `type base64` as it appears in authorized_keys; undefined when the file is not an OpenSSH key. */
+  publicKey?: string;
+  /** The key is encrypted with a passphrase. */
+  encrypted: boolean;
+}
+
+/**
+ * Reads an OpenSSH private key file ("openssh-key-v1", what ssh-keygen writes by default) without decrypting it:
+ * the format stores the cipher name and the public key in the clear (OpenSSH PROTOCOL.key). Older PEM files say
+ * "Proc-Type: 4,ENCRYPTED" when encrypted; their public key is not recoverable without decrypting.
+ */
+export function clientKeyInfo(text: string): ClientKeyInfo {
+  const pem = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
+  if (!pem) return { encrypted: /Proc-Type:\s*4,ENCRYPTED/.test(text) };
+  const buf = Buffer.from(pem[1].replace(/\s+/g, ""), "base64");
+  const magic = "openssh-key-v1\0";
+  if (buf.subarray(0, magic.length).toString("latin1") !== magic) return { encrypted: false };
+  let at = magic.length;
+  const field = (): Buffer => {
+    const len = buf.readUInt32BE(at);
+    const out = buf.subarray(at + 4, at + 4 + len);
+    at += 4 + len;
+    return out;
+  };
+  try {
+    const cipher = field().toString("latin1");
+    field(); // kdfname
+    field(); // kdfoptions
+    const keys = buf.readUInt32BE(at);
+    at += 4;
+    if (keys < 1) return { encrypted: cipher !== "none" };
+    const blob = field();
+    const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1");
+    return { publicKey: `${type} ${blob.toString("base64")}`, encrypted: cipher !== "none" };
+  } catch {
+    return { encrypted: false };
+  }
+}
+
+/** Problems with the client key against the stack: a protected key, or one the new LXCs would not accept. */
+export function clientKeyProblems(
+  config: Pick<StackConfig, "lxcs">,
+  key: { path: string; text: string } | undefined,
+): string[] {
+  if (key === undefined) return [];
+  const info = clientKeyInfo(key.text);
+  if (info.encrypted) {
+    return [
+      `ssh.privateKeyPath: ${key.path} is protected by a passphrase, which the program cannot type. Load it into ` +
+        "ssh-agent instead (ssh-add " +
+        key.path +
+        ") and remove ssh.privateKeyPath (pulumi config rm --path ssh.privateKeyPath): the program then uses the agent.",
+    ];
+  }
+  if (info.publicKey === undefined) return [];
+  const problems: string[] = [];
+  for (const lxc of config.lxcs) {
+    const accepted = lxc.rootSshKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(" "));
+    if (!accepted.includes(info.publicKey)) {
+      problems.push(
+        `lxcs.${lxc.name}.rootSshKeys: does not hold the public key of ssh.privateKeyPath (${key.path}), so the ` +
+          "program could not log into the LXC it creates. Add it: pulumi config set --path " +
+          `'lxcs.${lxc.name}.rootSshKeys[${lxc.rootSshKeys.length}]' "$(cat ${key.path}.pub)"`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Problems with this machine's tools: Docker's ssh:// transport runs the local `ssh` client. */
+export function localToolProblems(
+  config: Pick<StackConfig, "lxcs" | "dockerHosts">,
+  hasCommand: (name: string) => boolean,
+): string[] {
+  if (config.lxcs.length + config.dockerHosts.length === 0 || hasCommand("ssh")) return [];
+  return [
+    "ssh: no `ssh` client on this machine's PATH, and the Docker provider reaches every Docker host through it " +
+      "(ssh://). Install OpenSSH's client (Debian: apt-get install openssh-client).",
+  ];
+}
