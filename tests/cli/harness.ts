@@ -20,6 +20,14 @@ export function pulumiCli(): string {
   }).trim();
 }
 
+/** A user's SSH key, `~/.ssh/id_ed25519` under `home` (what the stacks name in ssh.privateKeyPath). */
+export function generateClientKey(home: string): string {
+  fs.mkdirSync(path.join(home, ".ssh"), { recursive: true, mode: 0o700 });
+  const file = path.join(home, ".ssh", "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+  return file;
+}
+
 /** A README fenced block introduced by `<!-- cli-tier: <id> -->`. */
 export function readmeBlock(id: string): string {
   const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
@@ -45,16 +53,7 @@ export class UserWorld {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cli-tier-"));
     this.home = path.join(root, "home");
     this.project = path.join(root, "hermes-lxc");
-    fs.mkdirSync(path.join(this.home, ".ssh"), { recursive: true, mode: 0o700 });
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-f",
-      path.join(this.home, ".ssh", "id_ed25519"),
-    ]);
+    generateClientKey(this.home);
     fs.mkdirSync(this.project);
     for (const f of PROJECT_FILES)
       fs.cpSync(path.join(REPO_ROOT, f), path.join(this.project, f), { recursive: true });

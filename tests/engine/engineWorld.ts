@@ -123,17 +123,9 @@ export class EngineWorld {
     this.cli(["config", "set", "--secret", "--path", "--stack", this.stackName, key], value);
   }
 
-  async up(): Promise<StepReport> {
-    const events: EngineEvent[] = [];
-    let output = "";
-    const s = await this.stack();
-    try {
-      await s.up({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
-    } finally {
-      this.transcript.push(`$ pulumi up\n${output}`);
-    }
-    return report(events, output);
-  }
+  up = (): Promise<StepReport> => this.operation("up");
+  refresh = (): Promise<StepReport> => this.operation("refresh");
+  destroy = (): Promise<StepReport> => this.operation("destroy");
 
   async preview(): Promise<{ changeSummary: Record<string, number>; output: string }> {
     let output = "";
@@ -143,21 +135,16 @@ export class EngineWorld {
     return { changeSummary: r.changeSummary, output };
   }
 
-  async refresh(): Promise<StepReport> {
+  /** One engine operation, summed up from its event stream; what the CLI printed goes to the transcript. */
+  private async operation(op: "up" | "refresh" | "destroy"): Promise<StepReport> {
     const events: EngineEvent[] = [];
     let output = "";
     const s = await this.stack();
-    await s.refresh({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
-    this.transcript.push(`$ pulumi refresh\n${output}`);
-    return report(events, output);
-  }
-
-  async destroy(): Promise<StepReport> {
-    const events: EngineEvent[] = [];
-    let output = "";
-    const s = await this.stack();
-    await s.destroy({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
-    this.transcript.push(`$ pulumi destroy\n${output}`);
+    try {
+      await s[op]({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+    } finally {
+      this.transcript.push(`$ pulumi ${op}\n${output}`);
+    }
     return report(events, output);
   }
 

@@ -3,10 +3,9 @@
  * plugins (the CLI tier stops where a plugin is needed): the homelab stack exactly as committed, and the README's
  * dockerHosts example, each with its secrets set as the README says.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readmeBlock } from "../cli/harness";
+import { generateClientKey, readmeBlock } from "../cli/harness";
 import { REPO_ROOT } from "../system/harness";
 import { EngineWorld } from "./engineWorld";
 
@@ -46,19 +45,10 @@ describe.each(stacks)(
     it("plans every resource, with no error and no secret in the output", async () => {
       world = new EngineWorld(stack, file());
       // ssh.privateKeyPath ~/.ssh/id_ed25519 of the stacks: the world's HOME gets one.
-      fs.mkdirSync(path.join(world.root, ".ssh"), { mode: 0o700 });
-      execFileSync("ssh-keygen", [
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        path.join(world.root, ".ssh", "id_ed25519"),
-      ]);
+      const key = generateClientKey(world.root);
       world.cli(["stack", "init", stack, "--secrets-provider", "passphrase"]);
       if (keyPath) {
-        const pub = fs.readFileSync(path.join(world.root, ".ssh", "id_ed25519.pub"), "utf8").trim();
+        const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
         world.cli(["config", "set", "--stack", stack, "--path", keyPath, pub]);
       }
       for (const [key, value] of Object.entries(secrets)) {
