@@ -85,7 +85,7 @@ function gate(env: Record<string, string> = {}) {
       FAKE_DIR: dir,
       CONTAINER_NAME: "hermes-a",
       PLATFORMS: "telegram",
-      TIMEOUT_SECONDS: "4",
+      TIMEOUT_SECONDS: "2",
       ...env,
     },
     encoding: "utf8",
