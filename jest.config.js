@@ -7,4 +7,7 @@ module.exports = {
   // Pulumi keeps process-wide globals; jest 30 would otherwise warn that it "soft deleted" them.
   testEnvironmentOptions: { globalsCleanup: "off" },
   testTimeout: 60000,
+  // Most of the time goes to waiting on real subprocesses (scripts, ssh-keygen, python), not CPU: four workers on
+  // two cores halve the wall time against jest's default of cores - 1.
+  maxWorkers: 4,
 };

@@ -1,375 +1,31 @@
-/**
- * The agent files layer, executed for real: merge-config.py with python3 + PyYAML, write-agent-files.sh as root
- * against temp directories (files really end up owned by uid 10000), hermes-wrapper.sh and wait-for-gateway.sh
- * against a fake `docker` that records its calls. Payloads come from the real TypeScript encoders.
- *
- * Not proven here: the real docker CLI's --format output (the fake answers the two formats the scripts use), and the
- * hermes image's reaction to the files (that is the system tier's job).
- */
-import { spawnSync } from "node:child_process";
+/** templates/write-agent-files.sh, run as root against temp directories: owners, modes, idempotency, restarts. */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { AgentFile, encodeAgentFilesPayload } from "../../components/lib/agentFiles";
 import { renderEnvFile } from "../../components/lib/envFile";
 import { HermesSettingsInput, renderHermesSettings, toYaml } from "../../components/lib/hermesConfig";
+import {
+  AGENT,
+  AUTH_SEED,
+  CONTAINER,
+  LLM_KEY,
+  MERGE_PY,
+  OWNER,
+  Run,
+  SECRETS,
+  TG_TOKEN,
+  WRAPPER_SH,
+  WRITE_SH,
+  meta,
+  pyYamlDump,
+  pyYamlFile,
+  runScript,
+  useWorld,
+  world,
+} from "./agentFilesWorld";
 
-const TEMPLATES = path.resolve(__dirname, "..", "..", "templates");
-const readTemplate = (name: string) => fs.readFileSync(path.join(TEMPLATES, name), "utf8");
-const MERGE_PY = readTemplate("merge-config.py");
-const WRITE_SH = readTemplate("write-agent-files.sh");
-const WRAPPER_SH = readTemplate("hermes-wrapper.sh");
+useWorld();
 
-const OWNER = 10000;
-const AGENT = "test-agent";
-const CONTAINER = "hermes-test-agent";
-const TG_TOKEN = "123456:SECRET-telegram-token-'quoted'";
-const LLM_KEY = "sk-SECRET-llm-key-\\with-backslash-$HOME";
-const AUTH_SEED = '{"providers":{"nous":{"refresh_token":"SECRET-refresh-seed"}}}';
-const SECRETS = ["SECRET-telegram", "SECRET-llm", "SECRET-refresh"];
-
-// A fake docker: records every call (arguments separated by \x1f, one call per line) and answers from FAKE_* vars.
-const FAKE_DOCKER = [
-  "#!/bin/bash",
-  '{ printf "%s\\x1f" "$@"; printf "\\n"; } >>"$FAKE_DOCKER_LOG"',
-  "state=${FAKE_STATE:-running}",
-  "case $1 in",
-  "inspect)",
-  '  if [[ $state == missing ]]; then echo "Error: No such object" >&2; exit 1; fi',
-  "  if [[ $* == *State.Status* ]]; then",
-  '    echo "$state ${FAKE_RESTARTING:-false} ${FAKE_RESTART_COUNT:-0}"',
-  "  elif [[ $state == running ]]; then echo true; else echo false; fi ;;",
-  'restart) echo "$2" ;;',
-  'ps) if [[ -n ${FAKE_PS:-} ]]; then printf "%s\\n" "$FAKE_PS"; fi ;;',
-  "exec)",
-  "  shift",
-  "  while [[ $1 == -* ]]; do shift; done",
-  "  shift",
-  "  if [[ $1 == hermes && $2 == gateway && $3 == status ]]; then",
-  '    n=$(( $(cat "$FAKE_COUNTER" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$FAKE_COUNTER"',
-  "    (( n > ${FAKE_STATUS_FAILS:-0} )) || exit 1",
-  '  elif [[ $1 == curl ]]; then exit "${FAKE_CURL_RC:-0}"',
-  "  fi ;;",
-  'logs) printf "gateway log line %s\\n" 1 2 3 ;;',
-  '*) echo "fake docker: unexpected $1" >&2; exit 99 ;;',
-  "esac",
-  "",
-].join("\n");
-
-let root: string;
-let fakeBin: string;
-let noDockerBin: string;
-// bash sources ~/.bashrc when its stdin is a socket (node's pipes are socketpairs, as sshd's are): an empty HOME
-// keeps the developer's shell setup (PATH changes) out of the scripts under test.
-let emptyHome: string;
-
-beforeAll(() => {
-  if (process.getuid?.() !== 0)
-    throw new Error("these tests install files owned by uid 10000: run them as root");
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "agent-files-"));
-  emptyHome = path.join(root, "home");
-  fs.mkdirSync(emptyHome);
-  fakeBin = path.join(root, "fakebin");
-  fs.mkdirSync(fakeBin);
-  fs.writeFileSync(path.join(fakeBin, "docker"), FAKE_DOCKER, { mode: 0o755 });
-  // Everything write-agent-files.sh needs, but no docker: the "first deploy on a bare host" case.
-  noDockerBin = path.join(root, "nodocker");
-  fs.mkdirSync(noDockerBin);
-  for (const tool of [
-    "setpriv",
-    "base64",
-    "cmp",
-    "mktemp",
-    "stat",
-    "chown",
-    "chmod",
-    "mv",
-    "rm",
-    "tee",
-    "mkdir",
-    "python3",
-  ]) {
-    fs.symlinkSync(`/usr/bin/${tool}`, path.join(noDockerBin, tool));
-  }
-});
-
-afterAll(() => {
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-}
-
-/** Runs a template the way remoteScript.ts does: `bash -c '<text>' <name>` with parameters in the environment. */
-function runScript(text: string, name: string, env: Record<string, string>, input?: string): Run {
-  const r = spawnSync("/bin/bash", ["-c", text, name], {
-    env,
-    input,
-    encoding: "utf8",
-    cwd: root,
-    timeout: 60_000,
-  });
-  return {
-    status: r.status,
-    stdout: r.stdout,
-    stderr: r.stderr,
-    lines: r.stdout.split("\n").filter((l) => l !== ""),
-  };
-}
-
-/** Parses a YAML file with PyYAML (what hermes uses) and returns plain data. */
-function pyYamlFile(file: string): unknown {
-  const r = spawnSync(
-    "python3",
-    [
-      "-c",
-      "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
-      file,
-    ],
-    {
-      encoding: "utf8",
-    },
-  );
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-/** Dumps data as YAML with PyYAML (to stage "hand-edited" files on disk). */
-function pyYamlDump(data: unknown): string {
-  const r = spawnSync(
-    "python3",
-    ["-c", "import json,sys,yaml; sys.stdout.write(yaml.safe_dump(json.load(sys.stdin)))"],
-    {
-      input: JSON.stringify(data),
-      encoding: "utf8",
-    },
-  );
-  if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout;
-}
-
-const meta = (file: string) => {
-  const st = fs.lstatSync(file);
-  return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-describe("merge-config.py", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(root, "merge-"));
-  });
-
-  /** Runs the merge on a declared object and an existing file (null: absent) and returns the parsed result. */
-  function merge(declared: unknown, existing: string | Buffer | null, viaDashC = false) {
-    const d = path.join(dir, "declared.yaml");
-    const e = path.join(dir, "config.yaml");
-    const o = path.join(dir, "out.yaml");
-    fs.writeFileSync(d, typeof declared === "string" ? declared : toYaml(declared));
-    if (existing !== null) fs.writeFileSync(e, existing);
-    const args = viaDashC ? ["-c", MERGE_PY, d, e, o] : [path.join(TEMPLATES, "merge-config.py"), d, e, o];
-    const r = spawnSync("python3", args, { encoding: "utf8" });
-    const text = fs.existsSync(o) ? fs.readFileSync(o, "utf8") : "";
-    return { status: r.status, stderr: r.stderr, text, data: text ? pyYamlFile(o) : undefined, dir };
-  }
-
-  const declared = {
-    model: {
-      provider: "custom",
-      default: "qwen3",
-      base_url: "http://litellm:4000/v1",
-      api_key: "${LLM_API_KEY}",
-    },
-    terminal: { backend: "local" },
-    platform_toolsets: { telegram: ["hermes-telegram"] },
-    mcp_servers: { fs: { command: "npx", args: ["-y", "server-fs"], enabled: true } },
-  };
-
-  it("fresh install: no file on disk gives exactly the declared config", () => {
-    const r = merge(declared, null);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toBe("");
-    expect(r.data).toEqual(declared);
-  });
-
-  it("declared keys override the same keys on disk", () => {
-    const r = merge(
-      declared,
-      pyYamlDump({
-        model: { default: "old-model", provider: "openrouter" },
-        terminal: { backend: "docker" },
-      }),
-    );
-    expect(r.data).toEqual(declared);
-  });
-
-  it("keys added on disk (by the agent or by hand) are kept", () => {
-    const r = merge(
-      declared,
-      pyYamlDump({ skills: { disabled: ["x"] }, streaming: { enabled: true }, _config_version: 50 }),
-    );
-    expect(r.data).toEqual({
-      ...declared,
-      skills: { disabled: ["x"] },
-      streaming: { enabled: true },
-      _config_version: 50,
-    });
-  });
-
-  it("mixed: overrides, additions and untouched keys together", () => {
-    const r = merge(
-      declared,
-      pyYamlDump({
-        model: { default: "old", api_mode: "chat_completions" },
-        memory: { provider: "builtin" },
-        terminal: { backend: "ssh", timeout: 60 },
-      }),
-    );
-    expect(r.data).toEqual({
-      ...declared,
-      model: { ...declared.model, api_mode: "chat_completions" },
-      memory: { provider: "builtin" },
-      terminal: { backend: "local", timeout: 60 },
-    });
-  });
-
-  it("nested maps merge deeply at every level", () => {
-    const r = merge(
-      { gateway: { api_server: { port: 8642, cors: { origins: ["a"] } } } },
-      pyYamlDump({ gateway: { api_server: { host: "0.0.0.0", cors: { max_age: 10 } }, other: 1 } }),
-    );
-    expect(r.data).toEqual({
-      gateway: {
-        api_server: { port: 8642, host: "0.0.0.0", cors: { origins: ["a"], max_age: 10 } },
-        other: 1,
-      },
-    });
-  });
-
-  it("MCP servers merge by name: on-disk-only servers stay, a declared server replaces its namesake whole", () => {
-    const r = merge(
-      { mcp_servers: { fs: { url: "http://fs:8080/mcp", enabled: true } } },
-      pyYamlDump({
-        mcp_servers: {
-          fs: { command: "npx", args: ["old"], env: { A: "1" }, enabled: false, timeout: 5 },
-          agent_added: { command: "uvx", args: ["tool"], enabled: true },
-        },
-      }),
-    );
-    expect(r.data).toEqual({
-      mcp_servers: {
-        fs: { url: "http://fs:8080/mcp", enabled: true },
-        agent_added: { command: "uvx", args: ["tool"], enabled: true },
-      },
-    });
-  });
-
-  it("lists are replaced, not concatenated", () => {
-    const r = merge(
-      { platform_toolsets: { telegram: ["hermes-telegram"] }, toolsets: [] },
-      pyYamlDump({
-        platform_toolsets: { telegram: ["web", "terminal", "hermes-telegram"] },
-        toolsets: ["all"],
-      }),
-    );
-    expect(r.data).toEqual({ platform_toolsets: { telegram: ["hermes-telegram"] }, toolsets: [] });
-  });
-
-  it("is idempotent: merging into its own output gives byte-identical output", () => {
-    const first = merge(declared, pyYamlDump({ skills: { disabled: ["x"] }, zz: "ünïcødé ✓" }));
-    const second = merge(declared, first.text);
-    expect(second.text).toBe(first.text);
-    expect(first.text).toContain("ünïcødé ✓"); // allow_unicode: no \u escapes
-  });
-
-  it("writes sorted keys without line wrapping", () => {
-    const long = "x ".repeat(200).trim();
-    const r = merge({ b: 1, a: { d: long, c: 2 } }, null);
-    expect(r.text).toBe(`a:\n  c: 2\n  d: ${long}\nb: 1\n`);
-  });
-
-  it('runs as python3 -c "$MERGE_CONFIG_PY" (no __file__) with the same result', () => {
-    const existing = pyYamlDump({ skills: { disabled: ["x"] } });
-    const asFile = merge(declared, existing);
-    const asDashC = merge(declared, existing, true);
-    expect(asDashC.status).toBe(0);
-    expect(asDashC.text).toBe(asFile.text);
-  });
-
-  it.each([
-    ["a YAML list", "- a\n- b\n"],
-    ["a scalar", "just text\n"],
-    ["broken YAML", "model: [unclosed\n  api_key: SECRET-in-broken-file\n"],
-    ["not UTF-8", Buffer.from([0xff, 0xfe, 0x41, 0x0a])],
-  ])(
-    "an existing file that is %s is backed up, reported on stderr and treated as absent",
-    (_label, content) => {
-      const r = merge(declared, content);
-      expect(r.status).toBe(0);
-      expect(r.data).toEqual(declared);
-      const backups = fs.readdirSync(dir).filter((n) => /^config\.yaml\.invalid-\d{8}T\d{6}Z$/.test(n));
-      expect(backups).toHaveLength(1);
-      expect(fs.readFileSync(path.join(dir, backups[0]))).toEqual(Buffer.from(content));
-      expect(meta(path.join(dir, backups[0])).mode).toBe(0o600);
-      expect(r.stderr).toMatch(/warning: .*config\.yaml .*saved it as .*config\.yaml\.invalid-/);
-      expect(r.stderr).not.toContain("SECRET");
-    },
-  );
-
-  it("an empty existing file is an empty config (no backup)", () => {
-    const r = merge(declared, "");
-    expect(r.data).toEqual(declared);
-    expect(fs.readdirSync(dir).filter((n) => n.includes("invalid"))).toEqual([]);
-  });
-
-  it("does not follow a symlinked config.yaml (a planted link cannot pull another file into the config)", () => {
-    const outside = path.join(dir, "outside.yaml");
-    fs.writeFileSync(outside, "stolen: SECRET-outside\n");
-    fs.symlinkSync(outside, path.join(dir, "config.yaml"));
-    const r = merge(declared, null);
-    expect(r.data).toEqual(declared);
-    expect(r.stderr).toContain("symbolic link");
-    expect(fs.readdirSync(dir).filter((n) => n.includes("invalid"))).toEqual([]);
-  });
-
-  it("fails cleanly (no traceback, no content) when the on-disk config is unreadable for its uid", () => {
-    fs.writeFileSync(path.join(dir, "declared.yaml"), toYaml(declared));
-    fs.writeFileSync(path.join(dir, "config.yaml"), "secret: SECRET-unreadable\n", { mode: 0o600 });
-    fs.chownSync(dir, OWNER, OWNER);
-    // Relative paths from cwd: uid 10000 cannot traverse the root-only temp directories above `dir`.
-    const r = spawnSync(
-      "setpriv",
-      [
-        "--reuid=10000",
-        "--regid=10000",
-        "--clear-groups",
-        "--",
-        "/usr/bin/python3",
-        "-I",
-        "-c",
-        MERGE_PY,
-        "declared.yaml",
-        "config.yaml",
-        "out.yaml",
-      ],
-      { cwd: dir, encoding: "utf8" },
-    );
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe("merge-config: config.yaml: Permission denied\n");
-  });
-
-  it("refuses a declared config that is not a mapping", () => {
-    const r = merge("- not\n- a mapping\n", null);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("the declared config is not a YAML mapping");
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
 describe("write-agent-files.sh", () => {
   let caseDir: string;
   let agentDir: string;
@@ -377,7 +33,7 @@ describe("write-agent-files.sh", () => {
   let dockerLog: string;
 
   beforeEach(() => {
-    caseDir = fs.mkdtempSync(path.join(root, "write-"));
+    caseDir = fs.mkdtempSync(path.join(world.root, "write-"));
     agentDir = path.join(caseDir, "srv", "hermes", AGENT);
     wrapperPath = path.join(caseDir, "usr-local-bin", "hermes");
     dockerLog = path.join(caseDir, "docker.log");
@@ -431,8 +87,8 @@ describe("write-agent-files.sh", () => {
 
   function writeEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      PATH: `${fakeBin}:/usr/bin:/bin`,
-      HOME: emptyHome,
+      PATH: `${world.fakeBin}:/usr/bin:/bin`,
+      HOME: world.emptyHome,
       LANG: "C.UTF-8",
       AGENT_NAME: AGENT,
       AGENT_DIR: agentDir,
@@ -833,7 +489,7 @@ describe("write-agent-files.sh", () => {
     expect(r.stderr).toContain("does not exist yet");
 
     clearDockerLog();
-    r = write(payload({ user: "v3\n" }), { PATH: noDockerBin });
+    r = write(payload({ user: "v3\n" }), { PATH: world.noDockerBin });
     expect(r.status).toBe(0);
     expect(r.lines).toContain("changed workspace/USER.md");
     expect(r.stderr).toContain("docker is not installed");
@@ -915,154 +571,5 @@ describe("write-agent-files.sh", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(message);
     expect(fs.existsSync(path.join(caseDir, "srv"))).toBe(false);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-describe("hermes-wrapper.sh", () => {
-  let dockerLog: string;
-  beforeEach(() => {
-    dockerLog = path.join(fs.mkdtempSync(path.join(root, "wrapper-")), "docker.log");
-  });
-
-  function hermes(args: string[], ps: string[], extra: Record<string, string> = {}) {
-    fs.rmSync(dockerLog, { force: true });
-    const env = {
-      PATH: `${fakeBin}:/usr/bin:/bin`,
-      HOME: emptyHome,
-      FAKE_DOCKER_LOG: dockerLog,
-      FAKE_PS: ps.join("\n"),
-      ...extra,
-    };
-    const r = spawnSync("/bin/bash", ["-c", WRAPPER_SH, "hermes", ...args], {
-      env,
-      encoding: "utf8",
-      input: "",
-    });
-    const calls = fs.existsSync(dockerLog)
-      ? fs
-          .readFileSync(dockerLog, "utf8")
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => l.split("\x1f").slice(0, -1))
-      : [];
-    return { status: r.status, stderr: r.stderr, calls, execs: calls.filter((c) => c[0] === "exec") };
-  }
-
-  const ONE = ["alpha hermes-alpha running"];
-  const TWO = ["alpha hermes-alpha running", "beta hermes-beta running"];
-
-  it("lists the containers by the hermes-lxc.agent label", () => {
-    const r = hermes(["status"], ONE);
-    expect(r.calls[0]).toEqual([
-      "ps",
-      "--all",
-      "--filter",
-      "label=hermes-lxc.agent",
-      "--format",
-      '{{.Label "hermes-lxc.agent"}} {{.Names}} {{.State}}',
-    ]);
-  });
-
-  it("with a single agent, execs hermes in its container with the arguments untouched (no -t without a terminal)", () => {
-    const r = hermes(["pairing", "approve", "telegram", "ABC123", "with space", "it's"], ONE);
-    expect(r.status).toBe(0);
-    expect(r.execs).toEqual([
-      [
-        "exec",
-        "-i",
-        "hermes-alpha",
-        "hermes",
-        "pairing",
-        "approve",
-        "telegram",
-        "ABC123",
-        "with space",
-        "it's",
-      ],
-    ]);
-  });
-
-  it("selects with --agent NAME, --agent=NAME or HERMES_AGENT", () => {
-    expect(hermes(["--agent", "beta", "status"], TWO).execs).toEqual([
-      ["exec", "-i", "hermes-beta", "hermes", "status"],
-    ]);
-    expect(hermes(["--agent=alpha", "status"], TWO).execs).toEqual([
-      ["exec", "-i", "hermes-alpha", "hermes", "status"],
-    ]);
-    expect(hermes(["status"], TWO, { HERMES_AGENT: "beta" }).execs).toEqual([
-      ["exec", "-i", "hermes-beta", "hermes", "status"],
-    ]);
-    // --agent is only read as the first arguments: later it belongs to hermes.
-    expect(hermes(["chat", "--agent", "x"], ONE).execs).toEqual([
-      ["exec", "-i", "hermes-alpha", "hermes", "chat", "--agent", "x"],
-    ]);
-  });
-
-  it("with several agents and no choice, prints the choices and exits 2", () => {
-    const r = hermes(["status"], TWO);
-    expect(r.status).toBe(2);
-    expect(r.execs).toEqual([]);
-    expect(r.stderr).toContain("--agent NAME");
-    expect(r.stderr).toContain("alpha (container hermes-alpha, running)");
-    expect(r.stderr).toContain("beta (container hermes-beta, running)");
-  });
-
-  it("exits 2 for an unknown agent, no agents, or a bad --agent", () => {
-    let r = hermes(["--agent", "gamma", "status"], TWO);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("no gateway container for agent gamma");
-    expect(r.stderr).toContain("alpha (container hermes-alpha");
-    r = hermes(["status"], []);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("no hermes gateway container");
-    r = hermes(["--agent"], TWO);
-    expect(r.status).toBe(2);
-    r = hermes(["--agent", "Bad Name", "x"], TWO);
-    expect(r.status).toBe(2);
-    expect(r.execs).toEqual([]);
-  });
-
-  it("refuses a stopped container with exit 1", () => {
-    const r = hermes(["status"], ["alpha hermes-alpha exited"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain("is exited, not running");
-    expect(r.execs).toEqual([]);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-describe("shell hygiene", () => {
-  const scripts = [
-    "write-agent-files.sh",
-    "hermes-wrapper.sh",
-    "wait-for-gateway.sh",
-    "migrate-agent-config.sh",
-  ];
-
-  it("shellcheck passes on the gateway scripts", () => {
-    const r = spawnSync(
-      "shellcheck",
-      scripts.map((s) => path.join(TEMPLATES, s)),
-      { encoding: "utf8" },
-    );
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
-  });
-
-  it.each(scripts)("%s starts with a bash shebang, a header comment and set -euo pipefail", (script) => {
-    const text = readTemplate(script);
-    expect(text.startsWith("#!/usr/bin/env bash\n# ")).toBe(true);
-    expect(text).toMatch(/^set -euo pipefail$/m);
-  });
-
-  it("merge-config.py compiles and does not use __file__", () => {
-    const r = spawnSync(
-      "python3",
-      ["-c", "import sys; compile(sys.stdin.read(), 'merge-config.py', 'exec')"],
-      { input: MERGE_PY, encoding: "utf8" },
-    );
-    expect(r.status).toBe(0);
-    expect(MERGE_PY).not.toMatch(/\b__file__\b/);
   });
 });
