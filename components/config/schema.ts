@@ -7,6 +7,7 @@
  * contain a secret value.
  */
 import { dockerCpus } from "../lib/dockerCpus";
+import { envValueProblem } from "../lib/envFile";
 import { z } from "zod";
 import { GATEWAY_ID_MAX, GATEWAY_ID_MIN } from "../lib/idmap";
 import {
@@ -98,12 +99,22 @@ const envName = z
   .regex(/^[A-Z_][A-Z0-9_]*$/, { error: "environment variable names must match [A-Z_][A-Z0-9_]*" });
 
 /** A value that ends up in .env: single line, no NUL. The message never echoes the value. */
-const envValue = z
-  .string({ error: "must be a string" })
-  .refine((s) => !/[\r\n\0]/.test(s), { error: "must not contain newlines, carriage returns or NUL bytes" });
+/** A value bound for the agent's .env: what both of hermes' .env parsers read back the same (lib/envFile.ts). */
+const envValue = z.string({ error: "must be a string" }).superRefine((s, ctx) => {
+  const problem = envValueProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
-/** Secret values: same rule as .env values plus not empty. */
-const secretValue = envValue.refine((s) => s.length > 0, { error: "must not be empty" });
+/** Secret values that are not bound for .env (passwords): one line, not empty. */
+const secretValue = z
+  .string({ error: "must be a string" })
+  .refine((s) => !/[\r\n\0\v\f\x1c-\x1e\x85\u2028\u2029]/.test(s), {
+    error: "must be a single line (no line breaks or NUL)",
+  })
+  .refine((s) => s.length > 0, { error: "must not be empty" });
+
+/** Secret values bound for .env: the .env rules, and not empty. */
+const envSecretValue = envValue.refine((s) => s.length > 0, { error: "must not be empty" });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Proxmox and SSH
@@ -570,19 +581,19 @@ const agentSchema = strictObject({
 
 const agentSecretsSchema = strictObject({
   /** Key for the LLM endpoint, written to .env as llm.apiKeyEnv. */
-  llmApiKey: secretValue.optional(),
-  telegramBotToken: secretValue.optional(),
-  discordBotToken: secretValue.optional(),
-  slackBotToken: secretValue.optional(),
-  slackAppToken: secretValue.optional(),
+  llmApiKey: envSecretValue.optional(),
+  telegramBotToken: envSecretValue.optional(),
+  discordBotToken: envSecretValue.optional(),
+  slackBotToken: envSecretValue.optional(),
+  slackAppToken: envSecretValue.optional(),
   /** API_SERVER_KEY, at least 16 characters. */
-  apiServerKey: secretValue.optional(),
+  apiServerKey: envSecretValue.optional(),
   /** Dashboard basic-auth password. */
-  dashboardPassword: secretValue.optional(),
+  dashboardPassword: envSecretValue.optional(),
   /** auth.json content (OAuth credentials), seeded when absent. */
   authJson: z.string().optional(),
   /** Further secret .env variables. */
-  env: z.record(envName, secretValue).default({}),
+  env: z.record(envName, envSecretValue).default({}),
 });
 
 const lxcSecretsSchema = strictObject({

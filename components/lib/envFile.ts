@@ -30,32 +30,32 @@ const NAME = /^[A-Z_][A-Z0-9_]*$/;
 // (python-dotenv, hermes' own line-based .env sanitiser, editors).
 const LINE_BREAK_OR_NUL = /[\0\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
-/** Quotes one value as hermes' writer does; `name` is only used in error messages. */
-function quoteValue(name: string, value: string): string {
-  if (typeof value !== "string") {
-    throw new Error(`.env variable ${name}: value must be a string`);
-  }
-  if (LINE_BREAK_OR_NUL.test(value)) {
-    throw new Error(
-      `.env variable ${name}: value contains a line break or NUL character, which .env cannot hold`,
-    );
-  }
+/**
+ * Why a value cannot go into .env, or undefined. Never contains the value (values are secrets). The config model
+ * runs the same check on every value bound for .env, so a bad one stops the stack before any resource exists.
+ */
+export function envValueProblem(value: string): string | undefined {
+  if (typeof value !== "string") return "must be a string";
+  if (LINE_BREAK_OR_NUL.test(value)) return "contains a line break or NUL character, which .env cannot hold";
   if (value.includes("${")) {
-    throw new Error(
-      `.env variable ${name}: value contains "\${", which python-dotenv expands as a variable reference (in every quoting style) and hermes' own reader does not`,
-    );
+    return 'contains "${", which python-dotenv expands as a variable reference (in every quoting style) and hermes\' own reader does not';
   }
   if (/[^\x20-\x7e\t]/.test(value)) {
-    throw new Error(
-      `.env variable ${name}: value contains a non-ASCII or control character, which hermes strips from credentials when it loads .env`,
-    );
+    return "contains a non-ASCII or control character, which hermes strips from credentials when it loads .env";
   }
-  if (!/[\s#"']/.test(value)) return value;
-  if (value.endsWith("\\")) {
-    throw new Error(
-      `.env variable ${name}: value needs quotes (it has blanks, # or a quote) and ends with a backslash, which python-dotenv reads as escaping the closing quote`,
-    );
+  if (needsQuotes(value) && value.endsWith("\\")) {
+    return "needs quotes (it has blanks, # or a quote) and ends with a backslash, which python-dotenv reads as escaping the closing quote";
   }
+  return undefined;
+}
+
+const needsQuotes = (value: string) => /[\s#"']/.test(value);
+
+/** Quotes one value as hermes' writer does; `name` is only used in error messages. */
+function quoteValue(name: string, value: string): string {
+  const problem = envValueProblem(value);
+  if (problem !== undefined) throw new Error(`.env variable ${name}: value ${problem}`);
+  if (!needsQuotes(value)) return value;
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 

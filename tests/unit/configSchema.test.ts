@@ -475,14 +475,32 @@ describe("rejected configuration", () => {
 });
 
 describe("hostile secret values", () => {
+  // Every rule of the .env writer (lib/envFile.ts) holds at parse time, before any resource, with the key path.
   it.each([
-    ["newline", "123456:abc\nEVIL=1"],
-    ["carriage return", "123456:abc\rEVIL=1"],
-    ["NUL", "123456:abc\u0000x"],
-  ])("rejects a token with a %s and never echoes it", (_kind, token) => {
+    ["newline", "123456:abc\nEVIL=1", "line break or NUL"],
+    ["carriage return", "123456:abc\rEVIL=1", "line break or NUL"],
+    ["NUL", "123456:abc\u0000x", "line break or NUL"],
+    ["unicode line separator", "123456:abc\u2028x", "line break or NUL"],
+    ["next line (U+0085)", "123456:abc\u0085x", "line break or NUL"],
+    ["vertical tab", "123456:abc\vx", "line break or NUL"],
+    ["${ reference", "123456:abc${HOME}", '"${"'],
+    ["non-ASCII", "123456:abcé", "non-ASCII"],
+    ["quoted value ending in a backslash", "123456:abc def\\", "ends with a backslash"],
+  ])("rejects a token with a %s at parse time, naming the key and never echoing it", (_kind, token, why) => {
     const problems = problemsOf((r) => (r.agentSecrets.hermes.telegramBotToken = token));
-    expect(problems.join("\n")).toMatch(/agentSecrets\.hermes\.telegramBotToken: must not contain newlines/);
+    expect(problems).toEqual([expect.stringMatching(/^agentSecrets\.hermes\.telegramBotToken: /)]);
+    expect(problems[0]).toContain(why);
     expect(problems.join("\n")).not.toContain("123456:abc");
+  });
+
+  it("applies the same rules to the stack's extra .env secrets, but not to passwords that never reach .env", () => {
+    const problems = problemsOf((r) => {
+      r.agentSecrets.hermes.env = { GITHUB_TOKEN: "ghp_x${Y}" };
+      r.proxmoxPassword = "pa$${word}é";
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^agentSecrets\.hermes\.env\.GITHUB_TOKEN: contains "\$\{"/),
+    ]);
   });
 
   it("never echoes secret values in any problem", () => {
