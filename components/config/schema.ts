@@ -8,6 +8,7 @@
  */
 import { dockerCpus } from "../lib/dockerCpus";
 import { envValueProblem } from "../lib/envFile";
+import { literalApiKeyProblems } from "../lib/hermesConfig";
 import { z } from "zod";
 import { GATEWAY_ID_MAX, GATEWAY_ID_MIN } from "../lib/idmap";
 import {
@@ -1059,6 +1060,8 @@ const RESERVED_ENV = [
   "HERMES_DASHBOARD_PORT",
   "HERMES_DASHBOARD_BASIC_AUTH_USERNAME",
   "HERMES_DASHBOARD_BASIC_AUTH_PASSWORD",
+  "HERMES_DASHBOARD_BASIC_AUTH_SECRET",
+  "HERMES_SKIP_CONFIG_MIGRATION",
 ];
 
 /**
@@ -1294,7 +1297,14 @@ function resolveAgent(
       );
     claim(key, `agentSecrets.${name}.env.${key}`);
   }
-  if (agent.llm) claim(agent.llm.apiKeyEnv, `${at}.llm.apiKeyEnv`);
+  if (agent.llm) {
+    if (RESERVED_ENV.includes(agent.llm.apiKeyEnv))
+      problems.push(
+        `${at}.llm.apiKeyEnv: ${agent.llm.apiKeyEnv} is a variable the program writes itself; pick another name`,
+      );
+    claim(agent.llm.apiKeyEnv, `${at}.llm.apiKeyEnv`);
+  }
+  for (const problem of literalApiKeyProblems(agent.settings)) problems.push(`${at}.${problem}`);
 
   // MCP servers: exactly one transport.
   for (const [server, def] of Object.entries(agent.mcpServers)) {

@@ -174,19 +174,20 @@ function renderTypedConfig(input: HermesSettingsInput): Record<string, unknown> 
   return out;
 }
 
-/** Throws unless `settings.model.api_key` (and its alias `model.api`) is absent or a `${VAR}` reference; never echoes the value. */
-function assertNoLiteralApiKey(settings: Record<string, unknown>): void {
+/**
+ * Problems with `settings.model.api_key` (and its alias `model.api`): anything but absent or a `${VAR}` reference
+ * into .env would put a key into config.yaml. Named by key, never echoing the value. The config model reports them
+ * before any resource; rendering refuses them again.
+ */
+export function literalApiKeyProblems(settings: Record<string, unknown>): string[] {
   const model = settings.model;
-  if (!isPlainObject(model)) {
-    return;
-  }
-  for (const key of ["api_key", "api"]) {
-    if (Object.prototype.hasOwnProperty.call(model, key) && !isEnvReference(model[key])) {
-      throw new Error(
+  if (!isPlainObject(model)) return [];
+  return ["api_key", "api"]
+    .filter((key) => Object.prototype.hasOwnProperty.call(model, key) && !isEnvReference(model[key]))
+    .map(
+      (key) =>
         `settings.model.${key} must be a \${VAR} reference into .env (e.g. "\${LITELLM_API_KEY}"), not a literal value`,
-      );
-    }
-  }
+    );
 }
 
 /** Builds the declared config.yaml object: deepMerge(PROGRAM_DEFAULTS, typed config, settings). */
@@ -194,7 +195,8 @@ export function renderHermesSettings(input: HermesSettingsInput): Record<string,
   if (!isPlainObject(input.settings)) {
     throw new Error("settings must be a plain object");
   }
-  assertNoLiteralApiKey(input.settings);
+  const [literal] = literalApiKeyProblems(input.settings);
+  if (literal !== undefined) throw new Error(literal);
   const typed = renderTypedConfig(input);
   return deepMerge(deepMerge(PROGRAM_DEFAULTS, typed), input.settings);
 }

@@ -493,6 +493,22 @@ describe("hostile secret values", () => {
     expect(problems.join("\n")).not.toContain("123456:abc");
   });
 
+  it("refuses a literal settings.model.api_key and an llm.apiKeyEnv the program writes, at parse time", () => {
+    const problems = problemsOf((r) => {
+      r.agents.hermes.settings = { model: { api_key: "sk-LITERAL-key" } };
+      r.agents.hermes.llm.apiKeyEnv = "TELEGRAM_BOT_TOKEN";
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^agents\.hermes\.settings\.model\.api_key must be a \$\{VAR\} reference/),
+        expect.stringMatching(
+          /^agents\.hermes\.llm\.apiKeyEnv: TELEGRAM_BOT_TOKEN is a variable the program writes/,
+        ),
+      ]),
+    );
+    expect(problems.join("\n")).not.toContain("sk-LITERAL");
+  });
+
   it("applies the same rules to the stack's extra .env secrets, but not to passwords that never reach .env", () => {
     const problems = problemsOf((r) => {
       r.agentSecrets.hermes.env = { GITHUB_TOKEN: "ghp_x${Y}" };
