@@ -11,9 +11,7 @@ import { loadStackConfig } from "./components/config/loadStackConfig";
 import { DockerEngine } from "./components/dockerEngine";
 import { HermesGateway } from "./components/hermesGateway";
 import { HermesLxc } from "./components/hermesLxc";
-import * as path from "node:path";
-import { expandHome, hostKeyAlias } from "./components/lib/knownHosts";
-import { shellQuote } from "./components/lib/remoteScript";
+import { hostKeyAlias, pinnedSshOptions } from "./components/lib/knownHosts";
 import { SshAuth } from "./components/sshTarget";
 
 const { config, secrets, sshKey } = loadStackConfig();
@@ -70,9 +68,7 @@ const gateways = config.agents.map((agent) => {
   const sshCommand = (a: typeof agent): pulumi.Input<string> => {
     if (a.target.kind === "lxc") return lxcs.get(a.target.name)!.sshCommand;
     const t = engine.target;
-    // The known_hosts file DockerEngine writes; quoted, since the output is meant to be pasted into a shell.
-    const knownHosts = shellQuote(path.join(expandHome(config.ssh.knownHostsDir), t.hostKeyAlias));
-    return pulumi.interpolate`ssh -o HostKeyAlias=${t.hostKeyAlias} -o UserKnownHostsFile=${knownHosts} -p ${t.port} ${t.user}@${t.host}`;
+    return pulumi.interpolate`${pinnedSshOptions(config.ssh.knownHostsDir, t.hostKeyAlias, t.port)} ${t.user}@${t.host}`;
   };
   sshCommands.set(agent.name, sshCommand(agent));
   return new HermesGateway(agent.name, {

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { LxcConfig } from "./config/schema";
 import { DockerEngine } from "./dockerEngine";
 import { hostOwnerForGateway } from "./lib/idmap";
-import { hostKeyAlias } from "./lib/knownHosts";
+import { hostKeyAlias, pinnedSshOptions } from "./lib/knownHosts";
 import { parseReadiness } from "./lib/readiness";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
@@ -254,7 +254,7 @@ export class HermesLxc extends pulumi.ComponentResource {
       hostKey: this.hostKey,
       hostKeyAlias: alias,
     };
-    this.sshCommand = pulumi.interpolate`ssh -o HostKeyAlias=${alias} -o UserKnownHostsFile=${args.knownHostsDir}/${alias} root@${this.address}`;
+    this.sshCommand = pulumi.interpolate`${pinnedSshOptions(args.knownHostsDir, alias)} root@${this.address}`;
 
     this.docker = new DockerEngine(
       `${name}-docker`,

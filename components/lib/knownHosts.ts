@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { shellQuote } from "./remoteScript";
 import { parseSshPublicKey } from "./validators";
 
 /** Expands a leading `~/`. */
@@ -65,4 +66,13 @@ export function dockerSshOptions(knownHostsFile: string, alias: string, privateK
   ];
   if (privateKeyPath) opts.push("-o", "IdentitiesOnly=yes", "-i", expandHome(privateKeyPath));
   return opts;
+}
+
+/**
+ * `ssh` options for a ready-to-paste command that verifies the pinned key the program wrote (writeKnownHostsFile).
+ * The path is home-expanded and quoted: stack outputs are pasted into a shell, so a path must not run anything.
+ */
+export function pinnedSshOptions(knownHostsDir: string, alias: string, port = 22): string {
+  const file = path.join(expandHome(knownHostsDir), alias);
+  return `ssh -o HostKeyAlias=${alias} -o UserKnownHostsFile=${shellQuote(file)}${port === 22 ? "" : ` -p ${port}`}`;
 }
