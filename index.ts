@@ -59,18 +59,15 @@ for (const host of config.dockerHosts) {
   dockerHosts.set(host.name, engine);
 }
 
-/** Per agent: `ssh ...` to its Docker host with the pinned key (what the README's day-to-day commands start with). */
-const sshCommands = new Map<string, pulumi.Input<string>>();
 const gateways = config.agents.map((agent) => {
   const engine =
     agent.target.kind === "lxc" ? lxcs.get(agent.target.name)!.docker : dockerHosts.get(agent.target.name)!;
   const lxc = config.lxcs.find((l) => agent.target.kind === "lxc" && l.name === agent.target.name);
-  const sshCommand = (a: typeof agent): pulumi.Input<string> => {
-    if (a.target.kind === "lxc") return lxcs.get(a.target.name)!.sshCommand;
-    const t = engine.target;
-    return pulumi.interpolate`${pinnedSshOptions(config.ssh.knownHostsDir, t.hostKeyAlias, t.port)} ${t.user}@${t.host}`;
-  };
-  sshCommands.set(agent.name, sshCommand(agent));
+  // `ssh ...` to the agent's Docker host with the pinned key: what the day-to-day stack outputs start with.
+  const sshCommand =
+    agent.target.kind === "lxc"
+      ? lxcs.get(agent.target.name)!.sshCommand
+      : pulumi.interpolate`${pinnedSshOptions(config.ssh.knownHostsDir, engine.target.hostKeyAlias, engine.target.port)} ${engine.target.user}@${engine.target.host}`;
   return new HermesGateway(agent.name, {
     agent,
     secrets: secrets.agents[agent.name] ?? { env: {} },
@@ -81,7 +78,7 @@ const gateways = config.agents.map((agent) => {
     hostReady: [engine.ready],
     // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
     hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
-    sshCommand: sshCommand(agent),
+    sshCommand,
   });
 });
 
@@ -108,7 +105,7 @@ export const agents = Object.fromEntries(
       containerName: g.containerName,
       hostDataPath: g.hostDataPath,
       logs: g.logsCommand,
-      shell: sshCommands.get(config.agents[i].name),
+      shell: g.shellCommand,
       pairing: g.pairingCommands,
       health: g.health,
     },

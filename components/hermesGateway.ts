@@ -58,6 +58,8 @@ export class HermesGateway extends pulumi.ComponentResource {
   public readonly hostDataPath: string;
   /** How to read the gateway's logs, from the workstation when the SSH command is known. */
   public readonly logsCommand: pulumi.Output<string>;
+  /** `ssh ...` to the Docker host with the pinned key, when known. */
+  public readonly shellCommand?: pulumi.Input<string>;
   /** Per platform: the command that approves a pairing code (replace CODE with the code the bot sent). */
   public readonly pairingCommands: Record<string, pulumi.Output<string>>;
   /** What the health gate saw at the last deploy: the gateway and each platform's state. */
@@ -173,6 +175,7 @@ export class HermesGateway extends pulumi.ComponentResource {
     this.containerName = agent.containerName;
     this.dataDir = agent.dataDir;
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
+    this.shellCommand = args.sshCommand;
     const onHost = (cmd: string) =>
       args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${cmd}` : pulumi.output(cmd);
     this.logsCommand = onHost(`docker logs --tail 100 -f ${agent.containerName}`);
@@ -191,6 +194,7 @@ export class HermesGateway extends pulumi.ComponentResource {
       hostDataPath: this.hostDataPath,
       logsCommand: this.logsCommand,
       pairingCommands: this.pairingCommands,
+      shellCommand: this.shellCommand,
     });
   }
 }

@@ -123,8 +123,6 @@ export function apiTokenProblems(
   return problems;
 }
 
-/** Whether the stack stores `key` encrypted. The SDK's check is internal (not in its typings), so it is looked up
- * defensively: if a future SDK drops it, the check is skipped rather than failing every deployment. */
 /** Reads the client key named by ssh.privateKeyPath; without one, ssh-agent must be running. */
 function readSshKey(
   privateKeyPath: string | undefined,
@@ -148,6 +146,8 @@ function readSshKey(
   }
 }
 
+/** Whether the stack stores `fullKey` encrypted. The SDK's check is internal (not in its typings), so it is looked up
+ * defensively: if a future SDK drops it, the check is skipped rather than failing every deployment. */
 function isSecretConfig(fullKey: string): boolean {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
   if (typeof runtime.isConfigSecret !== "function") return true;

@@ -49,7 +49,7 @@ export function readRawConfig(engine: EngineConfig): { raw: RawStackConfig; prob
       );
     }
   }
-  return { raw: raw, problems };
+  return { raw, problems };
 }
 
 /** `pulumi config set --secret ...` for a secret key (the value is prompted for, so it stays out of shell history). */

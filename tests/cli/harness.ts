@@ -20,6 +20,26 @@ export function pulumiCli(): string {
   }).trim();
 }
 
+/**
+ * A user's checkout of the project in `dest`: the program's files, the repository's stack files when asked, and
+ * extra stack files; node_modules is linked, not copied (one SDK instance with the test process).
+ */
+export function checkoutProject(
+  dest: string,
+  options: { shippedStacks: boolean; stackFiles?: Record<string, string> },
+): void {
+  fs.mkdirSync(dest);
+  for (const f of PROJECT_FILES) fs.cpSync(path.join(REPO_ROOT, f), path.join(dest, f), { recursive: true });
+  if (options.shippedStacks) {
+    for (const f of fs.readdirSync(REPO_ROOT).filter((n) => /^Pulumi\..+\.yaml$/.test(n))) {
+      fs.copyFileSync(path.join(REPO_ROOT, f), path.join(dest, f));
+    }
+  }
+  for (const [name, text] of Object.entries(options.stackFiles ?? {}))
+    fs.writeFileSync(path.join(dest, name), text);
+  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dest, "node_modules"));
+}
+
 /** A user's SSH key, `~/.ssh/id_ed25519` under `home` (what the stacks name in ssh.privateKeyPath). */
 export function generateClientKey(home: string): string {
   fs.mkdirSync(path.join(home, ".ssh"), { recursive: true, mode: 0o700 });
@@ -54,15 +74,7 @@ export class UserWorld {
     this.home = path.join(root, "home");
     this.project = path.join(root, "hermes-lxc");
     generateClientKey(this.home);
-    fs.mkdirSync(this.project);
-    for (const f of PROJECT_FILES)
-      fs.cpSync(path.join(REPO_ROOT, f), path.join(this.project, f), { recursive: true });
-    for (const f of fs.readdirSync(REPO_ROOT).filter((n) => /^Pulumi\..+\.yaml$/.test(n))) {
-      fs.copyFileSync(path.join(REPO_ROOT, f), path.join(this.project, f));
-    }
-    for (const [name, text] of Object.entries(stackFiles))
-      fs.writeFileSync(path.join(this.project, name), text);
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.project, "node_modules"));
+    checkoutProject(this.project, { shippedStacks: true, stackFiles });
     this.envFile = path.join(root, "shell-state.sh");
     fs.writeFileSync(this.envFile, "");
   }

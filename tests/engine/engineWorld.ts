@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../system/harness";
+import { checkoutProject, pulumiCli } from "../cli/harness";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { findToolchain } = require("./toolchain.js") as {
@@ -22,8 +22,6 @@ const { findToolchain } = require("./toolchain.js") as {
     plugins: Array<{ name: string; version: string; file: string }>;
   };
 };
-
-const PROJECT_FILES = ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components", "templates"];
 
 /** What one engine operation did, from its events. */
 export interface StepReport {
@@ -56,15 +54,12 @@ export class EngineWorld {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-engine-tier-"));
     this.project = path.join(this.root, "hermes-lxc");
     this.pulumiHome = path.join(this.root, "pulumi-home");
-    fs.mkdirSync(this.project);
     fs.mkdirSync(path.join(this.root, "state"));
-    for (const f of PROJECT_FILES)
-      fs.cpSync(path.join(REPO_ROOT, f), path.join(this.project, f), { recursive: true });
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.project, "node_modules"));
-    fs.writeFileSync(path.join(this.project, `Pulumi.${stackName}.yaml`), stackFile);
-    this.pulumi = execFileSync("bash", [path.join(REPO_ROOT, "tests", "cli", "ensure-pulumi-cli.sh")], {
-      encoding: "utf8",
-    }).trim();
+    checkoutProject(this.project, {
+      shippedStacks: false,
+      stackFiles: { [`Pulumi.${stackName}.yaml`]: stackFile },
+    });
+    this.pulumi = pulumiCli();
     // The language host is found on PATH (the CLI bundles it; it cannot be installed as a plugin). Only it goes on
     // PATH: provider binaries there would be used as "ambient" plugins instead of the installed versions.
     const hostDir = path.join(this.root, "language-host");
