@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerInstallConfig } from "./config/schema";
+import type { DockerInstallConfig } from "./config/model";
 import { dockerSshOptions, writeKnownHostsFile } from "./lib/knownHosts";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";

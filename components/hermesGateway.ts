@@ -10,17 +10,17 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { AgentConfig } from "./config/schema";
+import type { AgentConfig } from "./config/model";
 import type { SecretAgentValues } from "./config/loadStackConfig";
 import { agentFilesDigest } from "./lib/agentFiles";
-import { agentFilesPayload } from "./lib/agentPayload";
+import { agentFilesPayload } from "./gateway/agentPayload";
 import {
   agentFilesScriptEnv,
   configMigrationScriptEnv,
   gatewayHealthScriptEnv,
   requiredPlatforms,
-} from "./lib/gatewayScripts";
-import { gatewayContainerSpec } from "./lib/gatewaySpec";
+} from "./gateway/gatewayScripts";
+import { gatewayContainerSpec } from "./gateway/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
 

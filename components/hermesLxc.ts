@@ -13,7 +13,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import type { LxcConfig } from "./config/schema";
+import type { LxcConfig } from "./config/model";
 import { DockerEngine } from "./dockerEngine";
 import { hostOwnerForGateway } from "./lib/idmap";
 import { hostKeyAlias, pinnedSshOptions } from "./lib/knownHosts";

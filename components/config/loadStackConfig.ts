@@ -9,7 +9,8 @@ import { expandHome } from "../lib/knownHosts";
 import * as yaml from "js-yaml";
 import { clientKeyProblems, localToolProblems } from "./preflight";
 import { EngineConfig, readRawConfig } from "./rawConfig";
-import { AgentSecretValues, ConfigError, ParsedStackConfig, StackConfig, parseStackConfig } from "./schema";
+import { ConfigError } from "./errors";
+import { ParsedStackConfig, StackConfig, parseStackConfig } from "./stack";
 
 /** Secret inputs, each wrapped in pulumi.secret so they stay encrypted in state and masked in output. */
 export interface StackSecrets {
@@ -22,9 +23,15 @@ export interface StackSecrets {
 }
 
 /** An agent's secrets as Pulumi secrets. */
-export type SecretAgentValues = {
-  [K in Exclude<keyof AgentSecretValues, "env">]?: pulumi.Output<string>;
-} & { env: Record<string, pulumi.Output<string>> };
+export interface SecretAgentValues {
+  llmApiKey?: pulumi.Output<string>;
+  apiServerKey?: pulumi.Output<string>;
+  dashboardPassword?: pulumi.Output<string>;
+  authJson?: pulumi.Output<string>;
+  env: Record<string, pulumi.Output<string>>;
+  /** Platform credentials, by their agentSecrets key (see AgentSecretValues). */
+  [platformSecret: string]: pulumi.Output<string> | Record<string, pulumi.Output<string>> | undefined;
+}
 
 /** What `index.ts` gets: the validated model, its secrets, and the SSH client key. */
 export interface LoadedStackConfig {

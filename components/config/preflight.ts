@@ -4,7 +4,7 @@
  *
  * Pure where it can be: the key file's text and the PATH lookup are passed in, so each rule is unit-tested.
  */
-import type { StackConfig } from "./schema";
+import type { StackConfig } from "./stack";
 
 /** The public half of an OpenSSH private key file, and whether the file is passphrase-protected. */
 export interface ClientKeyInfo {

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RawStackConfig } from "../../components/config/schema";
+import type { RawStackConfig } from "../../components/config/stack";
 
 /** Pulumi's marker for a secret value in serialized inputs. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import type { RawStackConfig } from "../../components/config/schema";
+import type { RawStackConfig } from "../../components/config/stack";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -49,6 +49,10 @@ export function homelabWithSecrets(): RawStackConfig {
 
 export const readProjectFile = (relative: string) =>
   fs.readFileSync(path.join(PROJECT_DIR, relative), "utf8");
+
+/** Rewrites a file of the project (for generated sections, on request only). */
+export const writeProjectFile = (relative: string, content: string) =>
+  fs.writeFileSync(path.join(PROJECT_DIR, relative), content);
 
 /** The homelab stack plus a second LXC on a second node (one LXC per node of a cluster) and an agent on it. */
 export function twoNodeStack(): RawStackConfig {

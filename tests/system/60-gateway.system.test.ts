@@ -6,14 +6,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AgentConfig, AgentSecretValues, parseStackConfig } from "../../components/config/schema";
-import { agentFilesPayload } from "../../components/lib/agentPayload";
+import type { AgentConfig, AgentSecretValues } from "../../components/config/model";
+import { parseStackConfig } from "../../components/config/stack";
+import { agentFilesPayload } from "../../components/gateway/agentPayload";
 import {
   agentFilesScriptEnv,
   configMigrationScriptEnv,
   gatewayHealthScriptEnv,
-} from "../../components/lib/gatewayScripts";
-import { dockerRunArgs, gatewayContainerSpec } from "../../components/lib/gatewaySpec";
+} from "../../components/gateway/gatewayScripts";
+import { dockerRunArgs, gatewayContainerSpec } from "../../components/gateway/gatewaySpec";
 import { shellQuote } from "../../components/lib/remoteScript";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
 import { ensureDocker, ensureStandinImage, hostStat, lastLine, sleep, systemEnv } from "./harness";

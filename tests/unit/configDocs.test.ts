@@ -1,8 +1,13 @@
 /** Pulumi.yaml, the README's config table and the config model must agree, key for key. */
 import * as yaml from "js-yaml";
-import { SECRET_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS } from "../../components/config/schema";
-import { configKeyPaths } from "../helpers/configKeys";
-import { readProjectFile } from "../helpers/stackFile";
+import { SECRET_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS } from "../../components/config/stack";
+import { configRows, configTable } from "../../components/config/docs";
+import { PLATFORMS } from "../../components/config/platforms";
+import { readProjectFile, writeProjectFile } from "../helpers/stackFile";
+
+const TABLE_START =
+  "<!-- config-table: generated from components/config by tests/unit/configDocs.test.ts -->";
+const TABLE_END = "<!-- config-table end -->";
 
 describe("config documentation", () => {
   it("Pulumi.yaml declares every non-secret top-level key with a default, and no secret key", () => {
@@ -31,10 +36,36 @@ describe("config documentation", () => {
     }
   });
 
-  it("the README documents every key of the model, and nothing else", () => {
+  it("every field of the model carries its documentation (doc() in components/config)", () => {
+    expect(
+      configRows()
+        .filter((r) => r.doc === undefined)
+        .map((r) => r.path),
+    ).toEqual([]);
+  });
+
+  it("the README's configuration table is the one generated from the model (UPDATE_README=1 rewrites it)", () => {
     const readme = readProjectFile("README.md");
-    const section = readme.split("## Configuration reference")[1].split("\n## ")[0];
-    const documented = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
-    expect(documented.sort()).toEqual(configKeyPaths().sort());
+    const start = readme.indexOf(TABLE_START);
+    const end = readme.indexOf(TABLE_END);
+    expect({ start: start >= 0, end: end > start }).toEqual({ start: true, end: true });
+    const current = readme.slice(start + TABLE_START.length, end).trim();
+    const generated = configTable();
+    if (process.env.UPDATE_README === "1" && current !== generated) {
+      writeProjectFile(
+        "README.md",
+        `${readme.slice(0, start + TABLE_START.length)}\n${generated}\n${readme.slice(end)}`,
+      );
+      return;
+    }
+    expect(current).toEqual(generated);
+  });
+
+  it("Pulumi.yaml's description of agents names every messaging platform of the registry", () => {
+    const project = yaml.load(readProjectFile("Pulumi.yaml")) as {
+      config: Record<string, { description: string }>;
+    };
+    const described = project.config.agents.description;
+    expect(PLATFORMS.filter((p) => !described.includes(p.key)).map((p) => p.key)).toEqual([]);
   });
 });

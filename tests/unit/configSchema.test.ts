@@ -2,12 +2,9 @@
  * The config model's validation table: every rejected case must name the key path and say what is allowed.
  * Cases mutate a copy of the real example stack, so the base case is known-good.
  */
-import {
-  ConfigError,
-  DEFAULT_HERMES_IMAGE,
-  RawStackConfig,
-  parseStackConfig,
-} from "../../components/config/schema";
+import { ConfigError } from "../../components/config/errors";
+import { DEFAULT_HERMES_IMAGE } from "../../components/config/hermesImage";
+import { RawStackConfig, parseStackConfig } from "../../components/config/stack";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
 import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
 
@@ -82,7 +79,7 @@ describe("the example stack", () => {
     ]);
     // Telegram without an allow-list: pairing guidance at preview. No checksum: a warning too.
     expect(warnings.join("\n")).toMatch(
-      /platforms\.telegram has no allowedUsers.*agents\.hermes\.pairing\.telegram/,
+      /platforms\.telegram has no allow-list.*agents\.hermes\.pairing\.telegram/,
     );
     expect(warnings.join("\n")).toMatch(/template\.checksum is not set/);
   });
@@ -114,7 +111,7 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "unknown node",
     (r) => (r.lxcs.hermes.node = "pve9"),
     "lxcs.hermes.node",
-    /not in proxmox.nodes \(known: gihyeon\)/,
+    /is not a key of proxmox.nodes \(known: gihyeon\)/,
   ],
   [
     "bad node name",
@@ -232,7 +229,7 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "gateway outside subnet",
     (r) => (r.lxcs.hermes.network.ipv4 = { address: "10.1.10.30/24", gateway: "10.1.11.1" }),
     "lxcs.hermes.network.ipv4.gateway",
-    /not inside 10.1.10.30\/24/,
+    /not inside the subnet of lxcs\.hermes\.network\.ipv4\.address/,
   ],
   [
     "not dhcp nor static",
@@ -311,7 +308,7 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "unknown key",
     (r) => (r.lxcs.hermes.memory = 4096),
     "lxcs.hermes",
-    /unknown key 'memory'; allowed keys: .*memoryMb/,
+    /unknown key 'memory'; did you mean "memoryMb"\?; allowed keys: .*memoryMb/,
   ],
   [
     "raw lxc line",
@@ -355,7 +352,12 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "lxcs.hermes.docker.dockerCeVersion",
     /Debian package version/,
   ],
-  ["agent on unknown lxc", (r) => (r.agents.hermes.lxc = "nope"), "agents.hermes.lxc", /not in lxcs/],
+  [
+    "agent on unknown lxc",
+    (r) => (r.agents.hermes.lxc = "nope"),
+    "agents.hermes.lxc",
+    /is not a key of lxcs/,
+  ],
   ["agent on two targets", (r) => (r.agents.hermes.dockerHost = "x"), "agents.hermes", /exactly one of lxc/],
   [
     "llm base url trailing slash",
@@ -457,7 +459,7 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "document file outside",
     (r) => (r.agents.hermes.documents = { "USER.md": { file: "does/not/exist.md" } }),
     'agents.hermes.documents["USER.md"].file',
-    /cannot read/,
+    /cannot be read/,
   ],
 ];
 
@@ -479,7 +481,7 @@ describe("hostile secret values", () => {
   it.each([
     ["newline", "123456:abc\nEVIL=1", "line break or NUL"],
     ["carriage return", "123456:abc\rEVIL=1", "line break or NUL"],
-    ["NUL", "123456:abc\u0000x", "line break or NUL"],
+    ["NUL", "123456:abc\u0000x", "NUL character"],
     ["unicode line separator", "123456:abc\u2028x", "line break or NUL"],
     ["next line (U+0085)", "123456:abc\u0085x", "line break or NUL"],
     ["vertical tab", "123456:abc\vx", "line break or NUL"],
@@ -501,9 +503,7 @@ describe("hostile secret values", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^agents\.hermes\.settings\.model\.api_key must be a \$\{VAR\} reference/),
-        expect.stringMatching(
-          /^agents\.hermes\.llm\.apiKeyEnv: TELEGRAM_BOT_TOKEN is a variable the program writes/,
-        ),
+        expect.stringMatching(/^agents\.hermes\.llm\.apiKeyEnv: names a variable the program writes/),
       ]),
     );
     expect(problems.join("\n")).not.toContain("sk-LITERAL");

@@ -1,6 +1,7 @@
 /** The hermes image an agent runs, and what config.yaml says about the LLM key (issue: meet the real image). */
-import { DEFAULT_HERMES_IMAGE, parseStackConfig } from "../../components/config/schema";
-import { agentConfigYaml, agentEnvVars } from "../../components/lib/agentPayload";
+import { DEFAULT_HERMES_IMAGE } from "../../components/config/hermesImage";
+import { parseStackConfig } from "../../components/config/stack";
+import { agentConfigYaml, agentEnvVars } from "../../components/gateway/agentPayload";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
 
 const opts = { readFile: readProjectFile };

@@ -7,7 +7,7 @@
  * (platform allow-lists, API keys, config.yaml) is written into /opt/data by the files step, so changing it costs a
  * restart, not a re-creation.
  */
-import type { AgentConfig } from "../config/schema";
+import type { AgentConfig } from "../config/model";
 
 /** Mount of a directory of the Docker host into the container. */
 export interface GatewayVolume {
@@ -83,12 +83,13 @@ export function gatewayContainerSpec(
       readOnly: m.readOnly,
     })),
   ];
-  const ports: GatewayPort[] = [];
-  // Messaging connectors are outbound only: nothing is published unless asked for.
-  if (agent.apiServer.enabled)
-    ports.push({ internal: 8642, external: agent.apiServer.port, ip: agent.apiServer.bind, protocol: "tcp" });
-  if (agent.dashboard.enabled)
-    ports.push({ internal: 9119, external: agent.dashboard.port, ip: agent.dashboard.bind, protocol: "tcp" });
+  // Messaging connectors are outbound; only what the stack asks for is published (the model lists it).
+  const ports: GatewayPort[] = agent.ports.map((p) => ({
+    internal: p.containerPort,
+    external: p.hostPort,
+    ip: p.bind,
+    protocol: "tcp",
+  }));
   return {
     name: agent.containerName,
     image: agent.imageRef,

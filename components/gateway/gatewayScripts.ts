@@ -2,8 +2,8 @@
  * The environments of the gateway's remote scripts, as pure functions: HermesGateway passes them to its remote
  * commands, and the system tier runs the same scripts with the same environments against a real LXC.
  */
-import type { AgentConfig } from "../config/schema";
-import { readTemplate } from "./remoteScript";
+import { AgentConfig, PLATFORMS } from "../config/model";
+import { readTemplate } from "../lib/remoteScript";
 
 /** Environment of write-agent-files.sh for an agent (its stdin is the agent files payload). */
 export function agentFilesScriptEnv(agent: AgentConfig): Record<string, string | number | boolean> {
@@ -19,11 +19,12 @@ export function agentFilesScriptEnv(agent: AgentConfig): Record<string, string |
   };
 }
 
-/** The platforms hermes must report connected for the agent to count as healthy, by hermes' names. */
+/** The platforms hermes must report connected for the agent to count as healthy, by hermes' names (a platform
+ * that connects only after an interactive pairing, WhatsApp's QR code, is not waited for). */
 export function requiredPlatforms(agent: AgentConfig): string[] {
-  const names = Object.entries(agent.platforms)
-    .filter(([, block]) => block !== undefined)
-    .map(([name]) => name);
+  const names = PLATFORMS.filter((p) => agent.platforms[p.key] && !p.connectsAfterPairing).map(
+    (p) => p.hermesName,
+  );
   if (agent.apiServer.enabled) names.push("api_server");
   return names.sort();
 }

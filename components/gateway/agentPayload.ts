@@ -4,10 +4,10 @@
  * apply over secret Outputs, so the payload itself stays secret.
  */
 import { createHmac } from "node:crypto";
-import type { AgentConfig, AgentSecretValues } from "../config/schema";
-import { AgentFile, encodeAgentFilesPayload } from "./agentFiles";
-import { renderEnvFile } from "./envFile";
-import { renderHermesSettings, toYaml } from "./hermesConfig";
+import { AgentConfig, AgentSecretValues, PLATFORMS, platformSecret } from "../config/model";
+import { AgentFile, encodeAgentFilesPayload } from "../lib/agentFiles";
+import { renderEnvFile } from "../lib/envFile";
+import { renderHermesSettings, toYaml } from "../lib/hermesConfig";
 
 /** One .env variable. */
 export interface EnvVar {
@@ -24,29 +24,14 @@ export function agentEnvVars(agent: AgentConfig, secrets: AgentSecretValues): En
   const add = (name: string, value: string | undefined) => {
     if (value !== undefined && value !== "") vars.push({ name, value });
   };
-  const list = (values: string[] | undefined) => (values && values.length > 0 ? values.join(",") : undefined);
 
   if (agent.llm?.apiKeyEnv) add(agent.llm.apiKeyEnv, secrets.llmApiKey);
-  const { telegram, discord, slack } = agent.platforms;
-  if (telegram) {
-    add("TELEGRAM_BOT_TOKEN", secrets.telegramBotToken);
-    add("TELEGRAM_ALLOWED_USERS", list(telegram.allowedUsers));
-    if (telegram.allowAllUsers) add("TELEGRAM_ALLOW_ALL_USERS", "true");
-    add("TELEGRAM_HOME_CHANNEL", telegram.homeChannel);
-  }
-  if (discord) {
-    add("DISCORD_BOT_TOKEN", secrets.discordBotToken);
-    add("DISCORD_ALLOWED_USERS", list(discord.allowedUsers));
-    add("DISCORD_ALLOWED_ROLES", list(discord.allowedRoles));
-    add("DISCORD_ALLOWED_CHANNELS", list(discord.allowedChannels));
-    if (discord.requireMention !== undefined) add("DISCORD_REQUIRE_MENTION", String(discord.requireMention));
-    if (discord.allowAllUsers) add("DISCORD_ALLOW_ALL_USERS", "true");
-  }
-  if (slack) {
-    add("SLACK_BOT_TOKEN", secrets.slackBotToken);
-    add("SLACK_APP_TOKEN", secrets.slackAppToken);
-    add("SLACK_ALLOWED_USERS", list(slack.allowedUsers));
-    if (slack.allowAllUsers) add("SLACK_ALLOW_ALL_USERS", "true");
+  // Each enabled platform: its credentials and the variables its registry module declares.
+  for (const platform of PLATFORMS) {
+    const block = agent.platforms[platform.key];
+    if (!block) continue;
+    for (const s of platform.secrets) add(s.env, platformSecret(secrets, s.key));
+    for (const [name, value] of Object.entries(platform.variables)) add(name, value(block));
   }
   if (agent.apiServer.enabled) {
     // Versions of hermes disagree on what enables the API server: set both the flag and the key.

@@ -1,0 +1,29 @@
+/** An existing Docker host reached over SSH (not an LXC of this stack). */
+import { z } from "zod";
+import { absolutePathProblem } from "../lib/validators";
+import { dockerSchema } from "./docker";
+import { checked, doc, hostAddress, int, sshPublicKey, strictObject } from "./fields";
+import { gatewayIdsSchema } from "./lxc";
+
+export const dockerHostSchema = strictObject({
+  address: hostAddress.meta(
+    doc("IPv4 or DNS name", "required", "An existing Docker host (not an LXC of this stack)."),
+  ),
+  port: int(1, 65535)
+    .default(22)
+    .meta(doc("1-65535", "`22`", "Its sshd port.")),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a Unix user name" })
+    .default("root")
+    .meta(doc("Unix user", "`root`", "SSH user (must run docker and write dataRoot).")),
+  hostKey: sshPublicKey.meta(doc("public key", "required", "Its pinned SSH host key.")),
+  dataRoot: checked(absolutePathProblem)
+    .default("/srv/hermes")
+    .meta(doc("absolute path", "`/srv/hermes`", "Holds one `/opt/data` per agent.")),
+  gateway: gatewayIdsSchema.prefault({}),
+  docker: dockerSchema(false).prefault({}),
+});
+
+/** An existing Docker host. */
+export type DockerHostConfig = z.output<typeof dockerHostSchema> & { name: string };

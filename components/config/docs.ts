@@ -1,0 +1,78 @@
+/**
+ * The configuration reference, generated from the fields' `doc` metadata: the README's table is exactly this
+ * (tests/unit/configDocs.test.ts compares them and rewrites the README with UPDATE_README=1).
+ */
+import { z } from "zod";
+import { FieldDoc } from "./fields";
+import { stackSchema } from "./stack";
+
+/** One row of the reference: a key path and its documentation (undefined: the field has none yet). */
+export interface ConfigRow {
+  path: string;
+  doc?: FieldDoc;
+}
+
+type Def = { type: string; [k: string]: unknown };
+const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+const docOf = (s: unknown): FieldDoc | undefined =>
+  (z.globalRegistry.get(s as z.ZodType) as { doc?: FieldDoc } | undefined)?.doc;
+
+/** The schema under wrappers (optional, default, preprocess...), with the first doc found on the way down. */
+function unwrap(schema: unknown): { inner: unknown; doc?: FieldDoc } {
+  let doc = docOf(schema);
+  let s = schema;
+  for (;;) {
+    const def = defOf(s);
+    if (["optional", "default", "prefault", "nullable", "readonly"].includes(def.type)) s = def.innerType;
+    else if (def.type === "pipe") s = defOf(def.out).type === "transform" ? def.in : def.out;
+    else return { inner: s, doc };
+    doc ??= docOf(s);
+  }
+}
+
+function walk(schema: unknown, path: string, inherited: FieldDoc | undefined, out: ConfigRow[]): void {
+  const { inner, doc } = unwrap(schema);
+  const own = doc ?? inherited;
+  const def = defOf(inner);
+  switch (def.type) {
+    case "object":
+      for (const [k, v] of Object.entries(def.shape as Record<string, unknown>))
+        walk(v, path ? `${path}.${k}` : k, undefined, out);
+      return;
+    case "record":
+      return walk(def.valueType, `${path}.<name>`, own, out);
+    case "array":
+      if (defOf(unwrap(def.element).inner).type === "object")
+        return walk(def.element, `${path}[]`, undefined, out);
+      out.push({ path, doc: own });
+      return;
+    case "union": {
+      out.push({ path, doc: own });
+      for (const o of def.options as unknown[])
+        if (defOf(unwrap(o).inner).type === "object") walk(o, path, undefined, out);
+      return;
+    }
+    default:
+      out.push({ path, doc: own });
+  }
+}
+
+/** Every key path of the stack with its documentation, in schema order, each once. */
+export function configRows(): ConfigRow[] {
+  const rows: ConfigRow[] = [];
+  walk(stackSchema, "", undefined, rows);
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(r.path) && seen.add(r.path));
+}
+
+/** The README's configuration table. */
+export function configTable(): string {
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  const lines = ["| Key | Type / allowed | Default | Description |", "|---|---|---|---|"];
+  for (const { path, doc } of configRows()) {
+    lines.push(
+      `| \`${path}\` | ${cell(doc?.allowed ?? "?")} | ${cell(doc?.default ?? "?")} | ${cell(doc?.description ?? "?")} |`,
+    );
+  }
+  return lines.join("\n");
+}

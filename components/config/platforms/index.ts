@@ -1,0 +1,31 @@
+/**
+ * The messaging platforms hermes-lxc configures, in the order the README lists them. Adding one: write its module
+ * next to these (see platform.ts and telegram.ts) and add it here; tests/unit/platforms.test.ts checks that what
+ * each renders is what hermes reads.
+ */
+import { discord } from "./discord";
+import { email } from "./email";
+import { homeAssistant } from "./homeAssistant";
+import { matrix } from "./matrix";
+import { mattermost } from "./mattermost";
+import type { MessagingPlatform } from "./platform";
+import { signal } from "./signal";
+import { slack } from "./slack";
+import { telegram } from "./telegram";
+import { webhook } from "./webhook";
+import { whatsapp } from "./whatsapp";
+
+export const PLATFORMS: readonly MessagingPlatform[] = [
+  telegram,
+  discord,
+  slack,
+  matrix,
+  mattermost,
+  signal,
+  whatsapp,
+  email,
+  homeAssistant,
+  webhook,
+];
+
+export type { InboundPort, MessagingPlatform, PlatformBlock } from "./platform";

@@ -1,0 +1,96 @@
+/**
+ * What a messaging platform is to this program: one module per platform declares its config block, its secrets,
+ * the .env variables hermes reads for it, and its inbound port if it has one. Everything else (the schema of
+ * `agents.<a>.platforms`, the secret rules, the reserved variable names, the .env rendering, the health gate's
+ * platform list, the README rows) is derived from these declarations, so adding a platform is one new file and one
+ * line in ./index.ts.
+ *
+ * The variable names come from hermes' own reference (website/docs/reference/environment-variables.md, "Messaging")
+ * and its env-to-config bridge (gateway/config.py `_apply_env_overrides`); each module cites what it relies on.
+ */
+import { z } from "zod";
+import { Findings } from "../errors";
+import { FieldDoc } from "../fields";
+
+/** A platform's block, as parsed: its own fields, plus nothing the program adds. */
+export type PlatformBlock = Record<string, unknown>;
+
+/** A credential of a platform, set under `agentSecrets.<agent>.<key>` and written to .env as `env`. */
+export interface PlatformSecret<B> {
+  /** Key under agentSecrets.<agent> (camelCase, e.g. telegramBotToken). */
+  key: string;
+  /** The .env variable hermes reads it from. */
+  env: string;
+  /** README row ("Type / allowed", "Default", "Description"), made with `doc(...)`. */
+  doc: { doc: FieldDoc };
+  /** Whether the platform cannot start without it, for this block; the string says why. */
+  requiredBecause?: (block: B) => string | undefined;
+  /** A format check that never repeats the value (it is a secret). */
+  problem?: (value: string) => string | undefined;
+}
+
+/** A port hermes listens on inside the container, published on the Docker host when the stack asks for it. */
+export interface InboundPort {
+  /** Port inside the container. */
+  containerPort: number;
+  /** Port on the Docker host; undefined: not published. */
+  hostPort?: number;
+  /** Address on the Docker host. */
+  bind: string;
+}
+
+/** One messaging platform. */
+export interface MessagingPlatform<B extends PlatformBlock = PlatformBlock> {
+  /** Key under agents.<agent>.platforms. */
+  key: string;
+  /** hermes' name for it (gateway/config.py `Platform`): the key of gateway_state.json's platforms. */
+  hermesName: string;
+  /** Human name for messages and the README. */
+  title: string;
+  /** The block's schema (its fields carry their `doc`). */
+  schema: z.ZodType<B>;
+  /** Credentials, each an agentSecrets key and a .env variable. */
+  secrets: Array<PlatformSecret<B>>;
+  /** Every non-secret .env variable the program writes for it; a variable whose function returns undefined is left
+   * out. The names are reserved: `environment` and secret `env` may not set them. */
+  variables: Record<string, (block: B) => string | undefined>;
+  /** Who may talk to the agent: drives the warnings about open bots and about pairing. Undefined for platforms
+   * that have no senders to allow (Home Assistant events, signed webhooks). */
+  access?: (block: B) => { allowAll: boolean; allowListed: boolean };
+  /** An inbound port, for platforms that receive connections. */
+  inbound?: (block: B) => InboundPort | undefined;
+  /** hermes reports it connected only after an interactive pairing (WhatsApp's QR code): the health gate does not
+   * wait for it. */
+  connectsAfterPairing?: boolean;
+  /** Rules across the block's fields and its secrets (secrets are plain strings here, validated, never echoed). */
+  rules?: (
+    block: B,
+    secrets: Record<string, string | undefined>,
+    where: { block: string; secrets: string },
+    findings: Findings,
+  ) => void;
+}
+
+/** Declares a platform with its block type inferred from its schema. */
+export function definePlatform<S extends z.ZodType<PlatformBlock>>(
+  platform: Omit<MessagingPlatform<z.output<S>>, "schema"> & { schema: S },
+): MessagingPlatform {
+  return platform as unknown as MessagingPlatform;
+}
+
+/** Comma-joined list for an allow-list variable (hermes splits on commas), or undefined when empty. */
+export const joined = (values: readonly string[] | undefined): string | undefined =>
+  values && values.length > 0 ? values.join(",") : undefined;
+
+/** "true" when set, else undefined (hermes treats an absent flag as false). */
+export const flag = (on: boolean | undefined): string | undefined => (on ? "true" : undefined);
+
+/** The value as text when set. */
+export const text = (value: string | number | boolean | undefined): string | undefined =>
+  value === undefined ? undefined : String(value);
+
+/** Tokens shorter than this are placeholders, not credentials. */
+export const tooShort =
+  (min = 8) =>
+  (value: string) =>
+    value.length < min ? "is too short to be a real credential (placeholder?)" : undefined;

@@ -1,0 +1,52 @@
+/**
+ * Slack in Socket Mode (outbound websocket: no inbound port). Variables: hermes' environment reference,
+ * "Messaging": SLACK_BOT_TOKEN (xoxb-), SLACK_APP_TOKEN (xapp-, Socket Mode), SLACK_ALLOWED_USERS,
+ * SLACK_ALLOW_ALL_USERS, SLACK_HOME_CHANNEL.
+ */
+import { z } from "zod";
+import { bool, doc, list, listEntry, strictObject } from "../fields";
+import { definePlatform, flag, joined, tooShort } from "./platform";
+
+const schema = strictObject({
+  allowedUsers: list(listEntry(/^[UW][A-Z0-9]{2,20}$/, "a Slack member id such as U012ABCDEF"))
+    .default([])
+    .meta(doc("member ids `U...`", "`[]`", "`SLACK_ALLOWED_USERS`.")),
+  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone in the workspace (warned).")),
+  homeChannel: z
+    .string()
+    .regex(/^[CDG][A-Z0-9]{2,20}$/, { error: "must be a Slack channel id such as C012ABCDEF" })
+    .optional()
+    .meta(doc("channel id `C...`", "none", "`SLACK_HOME_CHANNEL`: where proactive messages (cron) go.")),
+});
+
+const prefixed = (prefix: string, what: string) => (value: string) =>
+  tooShort()(value) ?? (value.startsWith(prefix) ? undefined : `must be the ${what} starting with ${prefix}`);
+
+export const slack = definePlatform({
+  key: "slack",
+  hermesName: "slack",
+  title: "Slack",
+  schema,
+  secrets: [
+    {
+      key: "slackBotToken",
+      env: "SLACK_BOT_TOKEN",
+      doc: doc("secret, `xoxb-...`", "required with slack", "`SLACK_BOT_TOKEN`."),
+      requiredBecause: () => "platforms.slack is enabled (Socket Mode needs the xoxb- bot token)",
+      problem: prefixed("xoxb-", "bot token"),
+    },
+    {
+      key: "slackAppToken",
+      env: "SLACK_APP_TOKEN",
+      doc: doc("secret, `xapp-...`", "required with slack", "`SLACK_APP_TOKEN` (Socket Mode)."),
+      requiredBecause: () => "platforms.slack is enabled (Socket Mode needs the xapp- app token)",
+      problem: prefixed("xapp-", "app-level token"),
+    },
+  ],
+  variables: {
+    SLACK_ALLOWED_USERS: (b) => joined(b.allowedUsers),
+    SLACK_ALLOW_ALL_USERS: (b) => flag(b.allowAllUsers),
+    SLACK_HOME_CHANNEL: (b) => b.homeChannel,
+  },
+  access: (b) => ({ allowAll: b.allowAllUsers, allowListed: b.allowedUsers.length > 0 }),
+});

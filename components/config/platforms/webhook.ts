@@ -1,0 +1,56 @@
+/**
+ * hermes' generic webhook receiver (gateway/platforms/webhook.py): an HTTP server in the container on
+ * WEBHOOK_PORT (default 8644, all interfaces), validating HMAC-signed POSTs; WEBHOOK_ENABLED turns it on and
+ * WEBHOOK_SECRET is the HMAC secret for routes that name none (hermes refuses a route without a secret). Routes are
+ * hermes config (`settings.platforms.webhook.extra.routes`). The port is published on the Docker host only when
+ * `publish` asks for it.
+ */
+import { z } from "zod";
+import { bindAddress, doc, int, strictObject } from "../fields";
+import { definePlatform } from "./platform";
+
+/** The port the receiver listens on inside the container (hermes' default; published elsewhere if asked). */
+export const WEBHOOK_CONTAINER_PORT = 8644;
+
+const schema = strictObject({
+  publish: strictObject({
+    port: int(1, 65535).meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
+    bind: bindAddress("0.0.0.0 or 10.1.10.30")
+      .default("0.0.0.0")
+      .meta(doc("IPv4", "`0.0.0.0`", "Address it is published on.")),
+  })
+    .optional()
+    .meta(
+      doc(
+        "`{port, bind}`",
+        "not published",
+        "Publish the receiver (port 8644 in the container) on the host.",
+      ),
+    ),
+});
+
+export const webhook = definePlatform({
+  key: "webhook",
+  hermesName: "webhook",
+  title: "Webhook",
+  schema,
+  secrets: [
+    {
+      key: "webhookSecret",
+      env: "WEBHOOK_SECRET",
+      doc: doc(
+        "secret, 16+ chars",
+        "required with webhook",
+        "`WEBHOOK_SECRET`: HMAC secret for routes without their own.",
+      ),
+      requiredBecause: () => "platforms.webhook is enabled (hermes refuses routes without an HMAC secret)",
+      problem: (v) => (v.length < 16 ? "must be at least 16 characters (openssl rand -hex 32)" : undefined),
+    },
+  ],
+  variables: {
+    WEBHOOK_ENABLED: () => "true",
+    WEBHOOK_PORT: () => String(WEBHOOK_CONTAINER_PORT),
+  },
+  inbound: (b: z.output<typeof schema>) =>
+    b.publish && { containerPort: WEBHOOK_CONTAINER_PORT, hostPort: b.publish.port, bind: b.publish.bind },
+});
