@@ -29,7 +29,7 @@ export function imagePin(
   }
   if (agent.image === DEFAULT_HERMES_IMAGE.repository && !RELEASE_TAG.test(agent.imageTag)) {
     warnings.push(
-      `${at}.imageTag: "${agent.imageTag}" is not one of hermes' release tags (v2026.9.14, v0.21.6, ...)` +
+      `${at}.imageTag: is not one of hermes' release tags (v2026.9.14, v0.21.6, ...)` +
         (["latest", "main"].includes(agent.imageTag)
           ? ": it follows hermes' main branch and changes under the stack"
           : ": the pull may fail") +
@@ -38,8 +38,8 @@ export function imagePin(
   }
   if (agent.imageDigest === undefined) {
     warnings.push(
-      `${at}.imageDigest: not set, so ${agent.image}:${agent.imageTag} is whatever the registry serves at the first ` +
-        "pull. Pin it: see the README, 'Choosing the hermes image'.",
+      `${at}.imageDigest: not set, so ${at}.imageTag is whatever the registry serves at the first pull. ` +
+        "Pin it: see the README, 'Choosing the hermes image'.",
     );
   }
   return { tag: agent.imageTag, digest: agent.imageDigest };

@@ -118,7 +118,7 @@ export function hostnameProblem(h: string): string | undefined {
 /** Proxmox tag format. Proxmox lowercases tags, so an uppercase tag would show as a diff on every preview. */
 export function tagProblem(t: string): string | undefined {
   if (t !== t.toLowerCase())
-    return `must be lowercase (Proxmox stores '${t.toLowerCase()}' and would diff forever)`;
+    return "must be lowercase (Proxmox stores tags lowercased, and an uppercase one would diff forever)";
   if (!/^[a-z0-9_][a-z0-9_.+-]*$/.test(t))
     return "may only contain a-z, 0-9 and _ . + - and must not start with . + -";
   if (t.length > 64) return "must be at most 64 characters";

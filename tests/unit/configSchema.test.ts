@@ -274,7 +274,12 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     "proxmox.nodes.gihyeon.hostKey",
     /ssh-ed25519 AAAA/,
   ],
-  ["uppercase tag", (r) => (r.lxcs.hermes.tags = ["AI"]), "lxcs.hermes.tags[0]", /lowercase.*'ai'/],
+  [
+    "uppercase tag",
+    (r) => (r.lxcs.hermes.tags = ["AI"]),
+    "lxcs.hermes.tags[0]",
+    /must be lowercase \(Proxmox stores tags lowercased/,
+  ],
   ["tag with space", (r) => (r.lxcs.hermes.tags = ["a b"]), "lxcs.hermes.tags[0]", /may only contain/],
   ["gateway uid 0", (r) => (r.lxcs.hermes.gateway = { uid: 0 }), "lxcs.hermes.gateway.uid", /at least 1/],
   [

@@ -222,7 +222,7 @@ function withPlatforms(platforms: string[], edit: (raw: Raw) => void = () => {})
     Object.assign(secrets, FULL[key].secrets);
   }
   edit(raw);
-  return parseStackConfig(raw as never, opts);
+  return parseStackConfig(raw, opts);
 }
 
 function problemsOf(fn: () => unknown): string[] {
