@@ -1,6 +1,6 @@
 /** An existing Docker host reached over SSH (not an LXC of this stack). */
 import { z } from "zod";
-import { absolutePathProblem } from "../lib/validators";
+import { hostPathProblem } from "../lib/validators";
 import { dockerSchema } from "./docker";
 import { checked, doc, hostAddress, int, sshPublicKey, strictObject } from "./fields";
 import { gatewayIdsSchema } from "./lxc";
@@ -18,7 +18,7 @@ export const dockerHostSchema = strictObject({
     .default("root")
     .meta(doc("Unix user", "`root`", "SSH user (must run docker and write dataRoot).")),
   hostKey: sshPublicKey.meta(doc("public key", "required", "Its pinned SSH host key.")),
-  dataRoot: checked(absolutePathProblem)
+  dataRoot: checked(hostPathProblem)
     .default("/srv/hermes")
     .meta(doc("absolute path", "`/srv/hermes`", "Holds one `/opt/data` per agent.")),
   gateway: gatewayIdsSchema.prefault({}),

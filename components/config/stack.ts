@@ -182,12 +182,14 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
     if (!parsed.agents[name]) problems.push(`agentSecrets.${name}: there is no agent '${name}' in agents`);
   }
   // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide).
+  // Hosts are told apart by address, not by name: two entries may be one machine.
+  const machine = machineOf(lxcs, dockerHosts);
   checkUnique(
-    agents.map((a) => [`${a.target.name}:${a.dataDir}`, `agents.${a.name}`]),
+    agents.map((a) => [`${machine(a)}:${a.dataDir}`, `agents.${a.name}`]),
     "shares its data directory with",
     problems,
   );
-  checkPublishedPorts(agents, dockerHosts, problems);
+  checkPublishedPorts(agents, dockerHosts, machine, problems);
 
   return { proxmox: parsed.proxmox, ssh: parsed.ssh, lxcs, dockerHosts, agents };
 }
@@ -197,9 +199,25 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
  * either one the wildcard 0.0.0.0. The host's own sshd (port 22 in an LXC, `port` on a Docker host, listening on
  * every address) is one of them: the program and the user reach the host through it.
  */
+/**
+ * The machine an agent runs on, as an address when the stack knows it: a Docker host's address, an LXC's static
+ * address. An LXC on DHCP is known only by its name. Two entries with one address are one machine.
+ */
+function machineOf(lxcs: LxcConfig[], dockerHosts: DockerHostConfig[]): (agent: AgentConfig) => string {
+  return (agent) => {
+    if (agent.target.kind === "lxc") {
+      const ipv4 = lxcs.find((l) => l.name === agent.target.name)?.network.ipv4;
+      return ipv4 && ipv4 !== "dhcp" ? ipv4.address.split("/")[0] : `lxcs.${agent.target.name}`;
+    }
+    const host = dockerHosts.find((h) => h.name === agent.target.name);
+    return host ? host.address.toLowerCase() : `dockerHosts.${agent.target.name}`;
+  };
+}
+
 function checkPublishedPorts(
   agents: AgentConfig[],
   dockerHosts: DockerHostConfig[],
+  machine: (agent: AgentConfig) => string,
   problems: string[],
 ): void {
   const taken = new Map<string, Array<{ port: number; bind: string; where: string }>>();
@@ -208,7 +226,7 @@ function checkPublishedPorts(
     const clash = onHost.find(
       (t) => t.port === port && (t.bind === bind || t.bind === "0.0.0.0" || bind === "0.0.0.0"),
     );
-    if (clash) problems.push(`${where}: port ${port} on ${host} is already taken by ${clash.where}`);
+    if (clash) problems.push(`${where}: port ${port} is already taken on that machine by ${clash.where}`);
     else onHost.push({ port, bind, where });
     taken.set(host, onHost);
   };
@@ -220,11 +238,11 @@ function checkPublishedPorts(
           where: `the sshd of dockerHosts.${agent.target.name} (its port)`,
         };
   for (const agent of agents) {
-    const host = `${agent.target.kind === "lxc" ? "lxcs" : "dockerHosts"}.${agent.target.name}`;
-    if (!taken.has(host)) {
-      const { port, where } = sshd(agent);
+    const host = machine(agent);
+    const { port, where } = sshd(agent);
+    // One sshd per machine: entries naming the same machine reach the same daemon.
+    if (!(taken.get(host) ?? []).some((t) => t.port === port && t.where.startsWith("the sshd")))
       claim(host, port, "0.0.0.0", where);
-    }
     for (const p of agent.ports) {
       claim(host, p.hostPort, p.bind, `agents.${agent.name}.${p.what}.port`);
     }

@@ -29,7 +29,31 @@ const FORBIDDEN_HOST_TREES = [
   "/var/lib/vz",
   "/var/log",
   "/etc/pve",
+  // A Proxmox node's own state (pmxcfs database, RRD graphs, Ceph, firewall, HA, apt and dpkg, systemd), spools
+  // and caches, and guest volumes: handing any of these to the gateway's uid breaks the node or another guest.
+  "/var/lib/pve-cluster",
+  "/var/lib/pve-manager",
+  "/var/lib/pve-firewall",
+  "/var/lib/pve",
+  "/var/lib/rrdcached",
+  "/var/lib/ceph",
+  "/var/lib/apt",
+  "/var/lib/dpkg",
+  "/var/lib/systemd",
+  "/var/lib/private",
+  "/var/backups",
+  "/var/cache",
+  "/var/spool",
+  "/var/mail",
+  "/var/tmp",
+  "/var/run",
+  "/var/lock",
+  "/rpool/data",
+  "/lost+found",
 ];
+/** Directories Proxmox itself keeps inside every directory storage (/mnt/pve/<storage>/...): disk images, backups,
+ * templates, container volumes, snippets and imports. */
+const PVE_STORAGE_CONTENT = ["images", "dump", "template", "private", "snippets", "import"];
 /** Host directories that may hold a bind mount below them but must not be one themselves. */
 const FORBIDDEN_HOST_EXACT = [
   "/home",
@@ -87,6 +111,13 @@ export function hostPathProblem(p: string): string | undefined {
   const tree = FORBIDDEN_HOST_TREES.find((t) => isSameOrInside(p, t));
   if (tree) return `must not be inside ${tree}: the node's own files would be re-owned`;
   if (FORBIDDEN_HOST_EXACT.includes(p)) return `must be a dedicated subdirectory, not ${p} itself`;
+  const segments = p.split("/").slice(1);
+  if (segments[0] === "mnt" && segments[1] === "pve") {
+    if (segments.length === 3)
+      return "must be a dedicated subdirectory of the storage, not the storage's root";
+    if (PVE_STORAGE_CONTENT.includes(segments[3]))
+      return `must not be inside the storage's ${segments[3]}/ directory, which Proxmox manages`;
+  }
   return undefined;
 }
 
@@ -192,14 +223,49 @@ export function parseSshPublicKey(line: string): SshPublicKey | string {
   const [type, base64, ...rest] = parts;
   if (!SSH_KEY_TYPES.includes(type)) return `key type must be one of ${SSH_KEY_TYPES.join(", ")}`;
   if (!/^[A-Za-z0-9+/]+={0,3}$/.test(base64)) return "key blob is not base64";
-  const blob = Buffer.from(base64, "base64");
-  if (blob.length < 4) return "key blob is truncated";
-  const nameLength = blob.readUInt32BE(0);
-  if (nameLength > blob.length - 4 || blob.subarray(4, 4 + nameLength).toString("latin1") !== type) {
+  const fields = blobFields(Buffer.from(base64, "base64"));
+  if (fields === undefined) return "key blob is truncated or malformed";
+  if (fields.length === 0 || fields[0].toString("latin1") !== type)
     return `key blob does not contain a ${type} key`;
-  }
+  const keyProblem = KEY_SHAPES[type](fields.slice(1));
+  if (keyProblem) return `key blob ${keyProblem}`;
   return rest.length > 0 ? { type, base64, comment: rest.join(" ") } : { type, base64 };
 }
+
+/** The length-prefixed fields of an SSH wire-format blob (RFC 4251 `string`), or undefined when it does not split
+ * into whole fields. */
+function blobFields(blob: Buffer): Buffer[] | undefined {
+  const fields: Buffer[] = [];
+  for (let at = 0; at < blob.length;) {
+    if (at + 4 > blob.length) return undefined;
+    const length = blob.readUInt32BE(at);
+    if (at + 4 + length > blob.length) return undefined;
+    fields.push(blob.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return fields;
+}
+
+/** What follows the type name in each key type's blob (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4, OpenSSH
+ * PROTOCOL.u2f): a line that names its type but carries no key, or a truncated key, is refused. */
+const ecPoint = (curve: string, bytes: number, extra: number) => (f: Buffer[]) =>
+  f.length !== 2 + extra || f[0].toString("latin1") !== curve || f[1].length !== bytes || f[1][0] !== 4
+    ? `does not hold a ${curve} public key`
+    : undefined;
+const ed25519 = (extra: number) => (f: Buffer[]) =>
+  f.length !== 1 + extra || f[0].length !== 32 ? "does not hold a 32-byte ed25519 public key" : undefined;
+const KEY_SHAPES: Record<string, (fields: Buffer[]) => string | undefined> = {
+  "ssh-ed25519": ed25519(0),
+  "sk-ssh-ed25519@openssh.com": ed25519(1),
+  "ssh-rsa": (f) =>
+    f.length !== 2 || f[0].length === 0 || f[1].length < 128
+      ? "does not hold an RSA key of 1024+ bits"
+      : undefined,
+  "ecdsa-sha2-nistp256": ecPoint("nistp256", 65, 0),
+  "ecdsa-sha2-nistp384": ecPoint("nistp384", 97, 0),
+  "ecdsa-sha2-nistp521": ecPoint("nistp521", 133, 0),
+  "sk-ecdsa-sha2-nistp256@openssh.com": ecPoint("nistp256", 65, 1),
+};
 
 /** OpenSSH's SHA256 fingerprint of a public key (`SHA256:...` without padding), as `ssh-keygen -lf` prints it. */
 export function sshFingerprint(key: SshPublicKey): string {

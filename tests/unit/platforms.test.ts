@@ -370,7 +370,7 @@ describe("the webhook's inbound port", () => {
         };
       };
     expect(problemsOf(() => withPlatforms(["webhook"], port(22)))).toEqual([
-      "agents.hermes.platforms.webhook.publish.port: port 22 on lxcs.hermes is already taken by the sshd of lxcs.hermes",
+      "agents.hermes.platforms.webhook.publish.port: port 22 is already taken on that machine by the sshd of lxcs.hermes",
     ]);
     const withApi = (p: number, bind: string) => (raw: Raw) => {
       port(p, bind)(raw);
@@ -380,9 +380,31 @@ describe("the webhook's inbound port", () => {
     // Same port: the wildcard overlaps every address, a different address does not.
     expect(problemsOf(() => withPlatforms(["webhook"], withApi(8642, "0.0.0.0")))).toEqual([
       expect.stringMatching(
-        /^agents\.hermes\.platforms\.webhook\.publish\.port: port 8642 on lxcs\.hermes is already taken by agents\.hermes\.apiServer\.port/,
+        /^agents\.hermes\.platforms\.webhook\.publish\.port: port 8642 is already taken on that machine by agents\.hermes\.apiServer\.port/,
       ),
     ]);
     expect(problemsOf(() => withPlatforms(["webhook"], withApi(8642, "127.0.0.1")))).toEqual([]);
+  });
+
+  it("tells hosts apart by address: two Docker host entries for one machine share its ports", () => {
+    const problems = problemsOf(() =>
+      withPlatforms(["telegram"], (raw) => {
+        const hostKey = (raw as any).proxmox.nodes.gihyeon.hostKey;
+        raw.dockerHosts = {
+          box: { address: "10.1.10.50", hostKey },
+          "box-again": { address: "10.1.10.50", hostKey, dataRoot: "/srv/other" },
+        };
+        for (const [name, host] of [
+          ["one", "box"],
+          ["two", "box-again"],
+        ]) {
+          raw.agents[name] = { dockerHost: host, apiServer: { enabled: true } };
+          raw.agentSecrets[name] = { apiServerKey: "0123456789abcdef0123" };
+        }
+      }),
+    );
+    expect(problems).toEqual([
+      "agents.two.apiServer.port: port 8642 is already taken on that machine by agents.one.apiServer.port",
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  hostPathProblem,
   ipv4CidrProblem,
   ipv4InSubnet,
   parseSshPublicKey,
@@ -47,4 +48,74 @@ describe("SSH keys", () => {
   ])("rejects %j", (line, reason) => {
     expect(parseSshPublicKey(line)).toMatch(reason);
   });
+
+  // A line that names its type but carries no key (or a cut one) would pass a type check, then fail the first SSH
+  // connection after the LXC exists.
+  const blob = (...fields: Buffer[]) =>
+    Buffer.concat(
+      fields.flatMap((f) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(f.length);
+        return [length, f];
+      }),
+    ).toString("base64");
+  const name = (t: string) => Buffer.from(t, "latin1");
+  const ed25519Bytes = Buffer.from(KEY.split(" ")[1], "base64").subarray(19);
+  it.each([
+    ["the type name only", `ssh-ed25519 ${blob(name("ssh-ed25519"))}`],
+    ["an empty key", `ssh-ed25519 ${blob(name("ssh-ed25519"), Buffer.alloc(0))}`],
+    ["a 31-byte ed25519 key", `ssh-ed25519 ${blob(name("ssh-ed25519"), ed25519Bytes.subarray(0, 31))}`],
+    ["trailing bytes", `ssh-ed25519 ${blob(name("ssh-ed25519"), ed25519Bytes, name("x"))}`],
+    [
+      "a cut length prefix",
+      `ssh-ed25519 ${Buffer.from(KEY.split(" ")[1], "base64").subarray(0, 40).toString("base64")}`,
+    ],
+    ["an RSA line without modulus", `ssh-rsa ${blob(name("ssh-rsa"), Buffer.from([1, 0, 1]))}`],
+    [
+      "an ECDSA line on the wrong curve",
+      `ecdsa-sha2-nistp256 ${blob(name("ecdsa-sha2-nistp256"), name("nistp384"), Buffer.alloc(65, 4))}`,
+    ],
+  ])("rejects a key line with %s", (_what, line) => {
+    expect(parseSshPublicKey(line)).toMatch(/^key blob /);
+  });
+
+  it.each([
+    ["ed25519", []],
+    ["rsa", ["-b", "2048"]],
+    ["ecdsa", ["-b", "256"]],
+    ["ecdsa", ["-b", "384"]],
+    ["ecdsa", ["-b", "521"]],
+  ])("accepts what ssh-keygen makes: %s %j", (type, bits) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kg-")), "k");
+    execFileSync("ssh-keygen", ["-q", "-t", type, ...bits, "-N", "", "-f", file]);
+    const line = fs.readFileSync(`${file}.pub`, "utf8").trim();
+    expect(typeof parseSshPublicKey(line)).toBe("object");
+  });
+});
+
+describe("host directories handed to the gateway", () => {
+  it.each([
+    "/var/lib/pve-cluster/hermes",
+    "/var/lib/vz/hermes",
+    "/var/lib/ceph/osd",
+    "/var/lib/rrdcached/db",
+    "/var/lib/dpkg/info",
+    "/var/cache/hermes",
+    "/var/spool/hermes",
+    "/var/tmp/hermes",
+    "/rpool/data/subvol-118-disk-0",
+    "/mnt/pve/hdd",
+    "/mnt/pve/hdd/images/118",
+    "/mnt/pve/hdd/dump",
+    "/mnt/pve/nfs/private/118",
+    "/etc/pve/lxc",
+    "/root/hermes",
+  ])("refuses the node's own %s", (p) => {
+    expect(hostPathProblem(p)).toMatch(/must not be inside|dedicated subdirectory/);
+  });
+
+  it.each(["/var/lib/hermes-lxc/hermes", "/mnt/pve/hdd/hermes", "/srv/hermes", "/tank/hermes"])(
+    "accepts a dedicated directory %s",
+    (p) => expect(hostPathProblem(p)).toBeUndefined(),
+  );
 });
