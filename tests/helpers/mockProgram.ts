@@ -145,7 +145,15 @@ export async function runProgram(
 
   // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require("../../index") as Record<string, unknown>;
+  let program: Record<string, unknown>;
+  try {
+    program = require("../../index") as Record<string, unknown>;
+  } catch (e) {
+    // What the program registered before it failed (registrations reach the mock monitor asynchronously).
+    await new Promise((r) => setTimeout(r, 100));
+    (e as { registeredResources?: number }).registeredResources = resources.length;
+    throw e;
+  }
   const outputs =
     options.resolveOutputs === false ? {} : ((await resolveDeep(program, pulumi)) as Record<string, unknown>);
   // Let registrations settle (outputs that stay unknown in a preview are not awaited).

@@ -322,6 +322,73 @@ describe("bad configuration", () => {
     expect(error?.message).toMatch(/lxcs\.hermes\.mounts\[0\]\.hostPath: must not be \//);
   });
 
+  // Every rule runs before the first resource: secrets are read synchronously, validated, then wrapped as secrets.
+  it.each([
+    [
+      "a token with U+2028",
+      (r: Mutable) => (r.agentSecrets.hermes.telegramBotToken = "123456:TOKEN\u2028x"),
+      "agentSecrets.hermes.telegramBotToken",
+    ],
+    [
+      "a secret variable with ${",
+      (r: Mutable) => (r.agentSecrets.hermes.env = { GH_PAT: "a${HOME}" }),
+      "agentSecrets.hermes.env.GH_PAT",
+    ],
+    [
+      "a quoted secret ending in a backslash",
+      (r: Mutable) => (r.agentSecrets.hermes.llmApiKey = "a b\\"),
+      "agentSecrets.hermes.llmApiKey",
+    ],
+    [
+      "a literal settings.model.api_key",
+      (r: Mutable) => (r.agents.hermes.settings = { model: { api_key: "sk-TOKEN" } }),
+      "agents.hermes.settings.model.api_key",
+    ],
+    [
+      "an llm.apiKeyEnv the program writes",
+      (r: Mutable) => (r.agents.hermes.llm.apiKeyEnv = "TELEGRAM_BOT_TOKEN"),
+      "agents.hermes.llm.apiKeyEnv",
+    ],
+    [
+      "an API token as user",
+      (r: Mutable) => (r.proxmox.username = "root@pam!ci=TOKEN-0b9f1c2e"),
+      "proxmox.username",
+    ],
+    [
+      "NUL in a description",
+      (r: Mutable) => (r.lxcs.hermes.description = "a\u0000TOKEN"),
+      "lxcs.hermes.description",
+    ],
+    [
+      "a raw line past its bound",
+      (r: Mutable) => (r.lxcs.hermes.rawConfig = { extraLines: [`lxc.x: ${"v".repeat(2000)}TOKEN`] }),
+      "lxcs.hermes.rawConfig.extraLines[0]",
+    ],
+    [
+      "a misspelled top-level key",
+      (r: Mutable) => (r.lxcSecret = { hermes: { rootPassword: "TOKEN-pw-123" } }),
+      "lxcSecret",
+    ],
+  ])(
+    "refuses %s before any resource, with its key path and without its value",
+    async (_what, edit, keyPath) => {
+      const raw = homelabWithSecrets() as Mutable;
+      edit(raw);
+      const error = await runProgram(raw).then(
+        () => undefined,
+        (e: Error & { registeredResources?: number }) => e,
+      );
+      expect({
+        registered: error?.registeredResources,
+        names: error?.message.includes(`${keyPath}`),
+      }).toEqual({
+        registered: 0,
+        names: true,
+      });
+      expect(error?.message).not.toContain("TOKEN");
+    },
+  );
+
   it("names ssh.privateKeyPath when the key file cannot be read", async () => {
     await expect(
       runProgram(homelabWithSecrets(), { privateKeyPath: "/nonexistent/id_ed25519" }),
