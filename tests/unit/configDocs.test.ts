@@ -68,4 +68,23 @@ describe("config documentation", () => {
     const described = project.config.agents.description;
     expect(PLATFORMS.filter((p) => !described.includes(p.key)).map((p) => p.key)).toEqual([]);
   });
+
+  it("the README's platform table has a row per registered platform, naming its block and its secrets", () => {
+    const readme = readProjectFile("README.md");
+    const section = readme.split("### Messaging platforms")[1].split("\n#")[0];
+    const rows = [...section.matchAll(/^\| ([^|]+) \| `(\w+):.*\| (.*) \| .* \|$/gm)];
+    expect(rows.map((r) => r[1].trim())).toEqual(PLATFORMS.map((p) => p.title));
+    for (const [, title, key, secrets] of rows) {
+      const platform = PLATFORMS.find((p) => p.title === title.trim())!;
+      expect({
+        title,
+        key,
+        secrets: platform.secrets.filter((s) => !secrets.includes(s.key)).map((s) => s.key),
+      }).toEqual({
+        title,
+        key: platform.key,
+        secrets: [],
+      });
+    }
+  });
 });
