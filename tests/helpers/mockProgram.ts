@@ -144,9 +144,9 @@ export async function runProgram(
   );
 
   // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   let program: Record<string, unknown>;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     program = require("../../index") as Record<string, unknown>;
   } catch (e) {
     // What the program registered before it failed (registrations reach the mock monitor asynchronously).
