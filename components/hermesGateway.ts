@@ -18,7 +18,7 @@ import {
   agentFilesScriptEnv,
   configMigrationScriptEnv,
   gatewayHealthScriptEnv,
-  requiredPlatforms,
+  pairingPlatforms,
 } from "./gateway/gatewayScripts";
 import { gatewayContainerSpec } from "./gateway/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
@@ -182,9 +182,10 @@ export class HermesGateway extends pulumi.ComponentResource {
     // hermes answers strangers with a pairing code; this approves one (the `hermes` wrapper on the Docker host runs
     // the CLI inside this agent's container as the hermes user).
     this.pairingCommands = Object.fromEntries(
-      requiredPlatforms(agent)
-        .filter((p) => p !== "api_server")
-        .map((p) => [p, onHost(`hermes --agent ${agent.name} pairing approve ${p} CODE`)]),
+      pairingPlatforms(agent).map((p) => [
+        p,
+        onHost(`hermes --agent ${agent.name} pairing approve ${p} CODE`),
+      ]),
     );
     this.health = health.stdout.apply((out) => out.trim().replace(/^healthy \S+: /, ""));
     this.registerOutputs({

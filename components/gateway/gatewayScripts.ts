@@ -29,6 +29,12 @@ export function requiredPlatforms(agent: AgentConfig): string[] {
   return names.sort();
 }
 
+/** The platforms whose senders hermes pairs (by hermes' names): those with users to allow, WhatsApp included;
+ * not Home Assistant or the webhook, which have none. */
+export function pairingPlatforms(agent: AgentConfig): string[] {
+  return PLATFORMS.filter((p) => agent.platforms[p.key] && p.access).map((p) => p.hermesName);
+}
+
 /** Environment of migrate-agent-config.sh for an agent and the image id about to run. */
 export function configMigrationScriptEnv(
   agent: AgentConfig,

@@ -9,7 +9,7 @@ import { ConfigError } from "../../components/config/errors";
 import { parseStackConfig } from "../../components/config/stack";
 import { agentEnvVars } from "../../components/gateway/agentPayload";
 import { gatewayContainerSpec } from "../../components/gateway/gatewaySpec";
-import { requiredPlatforms } from "../../components/gateway/gatewayScripts";
+import { pairingPlatforms, requiredPlatforms } from "../../components/gateway/gatewayScripts";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
 
 /** Per hermes platform name: every variable hermes documents for it, and what enables it (gateway/config.py). */
@@ -405,6 +405,22 @@ describe("the webhook's inbound port", () => {
     );
     expect(problems).toEqual([
       "agents.two.apiServer.port: port 8642 is already taken on that machine by agents.one.apiServer.port",
+    ]);
+  });
+});
+
+describe("pairing commands", () => {
+  it("exist for the platforms with senders to allow, WhatsApp included, and not for Home Assistant or the webhook", () => {
+    const parsed = withPlatforms(PLATFORMS.map((p) => p.key));
+    expect(pairingPlatforms(parsed.config.agents[0])).toEqual([
+      "telegram",
+      "discord",
+      "slack",
+      "matrix",
+      "mattermost",
+      "signal",
+      "whatsapp",
+      "email",
     ]);
   });
 });
