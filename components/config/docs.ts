@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { FieldDoc } from "./fields";
+import { PLATFORMS } from "./platforms";
 import { stackSchema } from "./stack";
 
 /** One row of the reference: a key path and its documentation (undefined: the field has none yet). */
@@ -73,6 +74,18 @@ export function configTable(): string {
     lines.push(
       `| \`${path}\` | ${cell(doc?.allowed ?? "?")} | ${cell(doc?.default ?? "?")} | ${cell(doc?.description ?? "?")} |`,
     );
+  }
+  return lines.join("\n");
+}
+
+/** The README's messaging-platform table, from the registry. */
+export function platformTable(): string {
+  const lines = ["| platform | block | secrets | inbound port |", "|---|---|---|---|"];
+  for (const p of PLATFORMS) {
+    const fields = Object.keys(defOf(unwrap(p.schema).inner).shape as Record<string, unknown>);
+    const block = `\`${p.key}: {${fields.join(", ")}}\`${p.readme.note ? ` (${p.readme.note})` : ""}`;
+    const secrets = p.secrets.length ? p.secrets.map((s) => `\`${s.key}\``).join(", ") : "none";
+    lines.push(`| ${p.title} | ${block} | ${secrets} | ${p.readme.inbound} |`);
   }
   return lines.join("\n");
 }

@@ -30,6 +30,7 @@ export const discord = definePlatform({
   key: "discord",
   hermesName: "discord",
   title: "Discord",
+  readme: { inbound: "none" },
   schema,
   secrets: [
     {

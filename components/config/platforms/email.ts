@@ -41,6 +41,7 @@ export const email = definePlatform({
   key: "email",
   hermesName: "email",
   title: "Email",
+  readme: { inbound: "none (IMAP polling)" },
   schema,
   secrets: [
     {

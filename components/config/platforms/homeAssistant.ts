@@ -20,6 +20,7 @@ export const homeAssistant = definePlatform({
   key: "homeAssistant",
   hermesName: "homeassistant",
   title: "Home Assistant",
+  readme: { inbound: "none" },
   schema,
   secrets: [
     {

@@ -54,6 +54,7 @@ export const matrix = definePlatform({
   key: "matrix",
   hermesName: "matrix",
   title: "Matrix",
+  readme: { inbound: "none" },
   schema,
   secrets: [
     {

@@ -35,6 +35,7 @@ export const mattermost = definePlatform({
   key: "mattermost",
   hermesName: "mattermost",
   title: "Mattermost",
+  readme: { inbound: "none" },
   schema,
   secrets: [
     {

@@ -62,6 +62,8 @@ export interface MessagingPlatform<B extends PlatformBlock = PlatformBlock> {
   /** hermes reports it connected only after an interactive pairing (WhatsApp's QR code): the health gate does not
    * wait for it. */
   connectsAfterPairing?: boolean;
+  /** The README's platform table: how hermes reaches it, and a note on the block when it needs one. */
+  readme: { inbound: string; note?: string };
   /** Rules across the block's fields and its secrets (secrets are plain strings here, validated, never echoed). */
   rules?: (
     block: B,

@@ -42,6 +42,7 @@ export const signal = definePlatform({
   key: "signal",
   hermesName: "signal",
   title: "Signal",
+  readme: { inbound: "none", note: "a signal-cli daemon you run" },
   schema,
   secrets: [],
   variables: {

@@ -26,6 +26,7 @@ export const slack = definePlatform({
   key: "slack",
   hermesName: "slack",
   title: "Slack",
+  readme: { inbound: "none (Socket Mode)" },
   schema,
   secrets: [
     {

@@ -43,6 +43,7 @@ export const telegram = definePlatform({
   key: "telegram",
   hermesName: "telegram",
   title: "Telegram",
+  readme: { inbound: "none (polling)" },
   schema,
   secrets: [
     {

@@ -33,6 +33,10 @@ export const webhook = definePlatform({
   key: "webhook",
   hermesName: "webhook",
   title: "Webhook",
+  readme: {
+    inbound: "8644, published only with `publish`",
+    note: "routes in `settings.platforms.webhook.extra.routes`",
+  },
   schema,
   secrets: [
     {

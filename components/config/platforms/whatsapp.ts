@@ -26,6 +26,7 @@ export const whatsapp = definePlatform({
   key: "whatsapp",
   hermesName: "whatsapp",
   title: "WhatsApp",
+  readme: { inbound: "none", note: "paired once with its QR code" },
   schema,
   secrets: [],
   variables: {
