@@ -5,10 +5,6 @@ import { configRows, configTable, platformTable } from "../../components/config/
 import { PLATFORMS } from "../../components/config/platforms";
 import { readProjectFile, writeProjectFile } from "../helpers/stackFile";
 
-const TABLE_START =
-  "<!-- config-table: generated from components/config by tests/unit/configDocs.test.ts -->";
-const TABLE_END = "<!-- config-table end -->";
-
 describe("config documentation", () => {
   it("Pulumi.yaml declares every non-secret top-level key with a default, and no secret key", () => {
     const project = yaml.load(readProjectFile("Pulumi.yaml")) as {
