@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { bool, doc, numericIds, strictObject } from "../fields";
-import { definePlatform, flag, joined, text, tooShort } from "./platform";
+import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
 const schema = strictObject({
   allowedUsers: numericIds("Discord user")
@@ -18,7 +18,7 @@ const schema = strictObject({
     .default([])
     .meta(doc("numeric ids", "`[]`", "`DISCORD_ALLOWED_CHANNELS`: the channels the bot answers in.")),
   requireMention: bool.optional().meta(doc("bool", "hermes'", "`DISCORD_REQUIRE_MENTION`.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may talk to the bot (warned).")),
+  allowAllUsers: allowAllUsers(),
   homeChannel: z
     .string()
     .regex(/^\d{1,20}$/, { error: "must be a numeric channel id" })

@@ -4,8 +4,8 @@
  * EMAIL_SMTP_PORT, EMAIL_ALLOWED_USERS, EMAIL_ALLOW_ALL_USERS, EMAIL_POLL_INTERVAL, EMAIL_HOME_ADDRESS.
  */
 import { z } from "zod";
-import { bool, doc, hostAddress, int, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined, text } from "./platform";
+import { doc, hostAddress, int, list, listEntry, strictObject } from "../fields";
+import { allowAllUsers, definePlatform, flag, joined, text } from "./platform";
 
 const address = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 const addressError = "must be an email address such as hermes@example.org";
@@ -26,7 +26,7 @@ const schema = strictObject({
   allowedUsers: list(listEntry(address, "an email address such as alice@example.org"))
     .default([])
     .meta(doc("email addresses", "`[]`", "`EMAIL_ALLOWED_USERS`: senders the agent answers.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Answer every sender (warned).")),
+  allowAllUsers: allowAllUsers("Answer every sender"),
   pollIntervalSeconds: int(10, 86400)
     .optional()
     .meta(doc("10-86400", "hermes'", "`EMAIL_POLL_INTERVAL`: seconds between IMAP polls.")),

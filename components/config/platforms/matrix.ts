@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { bool, doc, httpUrl, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined, text, tooShort } from "./platform";
+import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
 const userId = /^@[a-z0-9._=\/+-]{1,255}:[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
 const roomId = /^![A-Za-z0-9._=\/+-]{1,255}:[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
@@ -27,7 +27,7 @@ const schema = strictObject({
   allowedRooms: list(listEntry(roomId, "a Matrix room id such as !abc123:example.org"))
     .default([])
     .meta(doc("room ids `!r:server`", "`[]`", "`MATRIX_ALLOWED_ROOMS`: rooms that may trigger the bot.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may talk to the bot (warned).")),
+  allowAllUsers: allowAllUsers(),
   homeRoom: z
     .string()
     .regex(roomId, { error: "must be a Matrix room id such as !abc123:example.org" })

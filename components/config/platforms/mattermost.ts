@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { bool, doc, httpUrl, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined, text, tooShort } from "./platform";
+import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
 // Mattermost ids are 26 lowercase base32 characters.
 const mmId = /^[a-z0-9]{26}$/;
@@ -20,7 +20,7 @@ const schema = strictObject({
   allowedChannels: list(listEntry(mmId, "a Mattermost channel id (26 characters a-z, 0-9)"))
     .default([])
     .meta(doc("channel ids", "`[]`", "`MATTERMOST_ALLOWED_CHANNELS`: the channels the bot answers in.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may talk to the bot (warned).")),
+  allowAllUsers: allowAllUsers(),
   homeChannel: z
     .string()
     .regex(mmId, { error: "must be a Mattermost channel id (26 characters a-z, 0-9)" })

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { Findings } from "../errors";
-import { FieldDoc } from "../fields";
+import { FieldDoc, bool, doc } from "../fields";
 
 /** A platform's block, as parsed: its own fields, plus nothing the program adds. */
 export type PlatformBlock = Record<string, unknown>;
@@ -96,3 +96,7 @@ export const tooShort =
   (min = 8) =>
   (value: string) =>
     value.length < min ? "is too short to be a real credential (placeholder?)" : undefined;
+
+/** The `allowAllUsers` switch every platform with senders has: off by default, warned about when on. */
+export const allowAllUsers = (who = "Anyone may talk to the bot") =>
+  bool.default(false).meta(doc("bool", "`false`", `${who} (warned).`));

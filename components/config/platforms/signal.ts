@@ -5,8 +5,8 @@
  * No credential: signal-cli holds the account.
  */
 import { z } from "zod";
-import { bool, doc, httpUrl, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined } from "./platform";
+import { doc, httpUrl, list, listEntry, strictObject } from "../fields";
+import { allowAllUsers, definePlatform, flag, joined } from "./platform";
 
 const e164 = /^\+[1-9]\d{6,14}$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -35,7 +35,7 @@ const schema = strictObject({
   )
     .default([])
     .meta(doc("group ids or `*`", "`[]`", "`SIGNAL_GROUP_ALLOWED_USERS`: groups the bot answers in.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may talk to the bot (warned).")),
+  allowAllUsers: allowAllUsers(),
 });
 
 export const signal = definePlatform({

@@ -4,14 +4,14 @@
  * SLACK_ALLOW_ALL_USERS, SLACK_HOME_CHANNEL.
  */
 import { z } from "zod";
-import { bool, doc, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined, tooShort } from "./platform";
+import { doc, list, listEntry, strictObject } from "../fields";
+import { allowAllUsers, definePlatform, flag, joined, tooShort } from "./platform";
 
 const schema = strictObject({
   allowedUsers: list(listEntry(/^[UW][A-Z0-9]{2,20}$/, "a Slack member id such as U012ABCDEF"))
     .default([])
     .meta(doc("member ids `U...`", "`[]`", "`SLACK_ALLOWED_USERS`.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone in the workspace (warned).")),
+  allowAllUsers: allowAllUsers("Anyone in the workspace"),
   homeChannel: z
     .string()
     .regex(/^[CDG][A-Z0-9]{2,20}$/, { error: "must be a Slack channel id such as C012ABCDEF" })

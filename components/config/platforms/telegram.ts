@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { bool, doc, list, listEntry, numericIds, strictObject } from "../fields";
-import { definePlatform, flag, joined, text, tooShort } from "./platform";
+import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
 const chatId = listEntry(/^-?\d{1,20}$/, "a numeric chat id (groups are negative, e.g. -1001234567890)");
 
@@ -28,7 +28,7 @@ const schema = strictObject({
         "`TELEGRAM_GROUP_ALLOWED_CHATS`: groups whose every member may talk to the bot.",
       ),
     ),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may talk to the bot (warned).")),
+  allowAllUsers: allowAllUsers(),
   homeChannel: z
     .string()
     .regex(/^-?\d{1,20}$/, { error: "must be a numeric chat id" })

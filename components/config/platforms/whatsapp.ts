@@ -6,8 +6,8 @@
  * the health gate does not wait for it.
  */
 import { z } from "zod";
-import { bool, doc, list, listEntry, strictObject } from "../fields";
-import { definePlatform, flag, joined } from "./platform";
+import { doc, list, listEntry, strictObject } from "../fields";
+import { allowAllUsers, definePlatform, flag, joined } from "./platform";
 
 const schema = strictObject({
   mode: z
@@ -19,7 +19,7 @@ const schema = strictObject({
   )
     .default([])
     .meta(doc("phone numbers, no `+`", "`[]`", "`WHATSAPP_ALLOWED_USERS`.")),
-  allowAllUsers: bool.default(false).meta(doc("bool", "`false`", "Anyone may message the bot (warned).")),
+  allowAllUsers: allowAllUsers("Anyone may message the bot"),
 });
 
 export const whatsapp = definePlatform({
