@@ -109,6 +109,20 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
     ],
     enabledBy: [["EMAIL_ADDRESS", "EMAIL_PASSWORD", "EMAIL_IMAP_HOST", "EMAIL_SMTP_HOST"]],
   },
+  sms: {
+    documented: [
+      "TWILIO_ACCOUNT_SID",
+      "TWILIO_AUTH_TOKEN",
+      "TWILIO_PHONE_NUMBER",
+      "SMS_WEBHOOK_URL",
+      "SMS_WEBHOOK_PORT",
+      "SMS_WEBHOOK_HOST",
+      "SMS_ALLOWED_USERS",
+      "SMS_ALLOW_ALL_USERS",
+      "SMS_HOME_CHANNEL",
+    ],
+    enabledBy: [["TWILIO_ACCOUNT_SID"]],
+  },
   homeassistant: { documented: ["HASS_TOKEN", "HASS_URL"], enabledBy: [["HASS_TOKEN"]] },
   webhook: {
     documented: ["WEBHOOK_ENABLED", "WEBHOOK_PORT", "WEBHOOK_SECRET"],
@@ -193,6 +207,18 @@ const FULL: Record<string, { block: Record<string, unknown>; secrets: Record<str
       homeAddress: "alice@example.org",
     },
     secrets: { emailPassword: "app password" },
+  },
+  sms: {
+    block: {
+      accountSid: `AC${"0123456789abcdef".repeat(2)}`,
+      phoneNumber: "+15551234567",
+      webhookUrl: "https://sms.example.org/webhooks/twilio",
+      allowedUsers: ["+15557654321"],
+      allowAllUsers: true,
+      homeChannel: "+15557654321",
+      publish: { port: 8080 },
+    },
+    secrets: { twilioAuthToken: "0123456789abcdef0123456789abcdef" },
   },
   homeAssistant: {
     block: { url: "http://10.1.10.40:8123" },
@@ -421,6 +447,7 @@ describe("pairing commands", () => {
       "signal",
       "whatsapp",
       "email",
+      "sms",
     ]);
   });
 });

@@ -11,6 +11,7 @@ import { mattermost } from "./mattermost";
 import type { MessagingPlatform } from "./platform";
 import { signal } from "./signal";
 import { slack } from "./slack";
+import { sms } from "./sms";
 import { telegram } from "./telegram";
 import { webhook } from "./webhook";
 import { whatsapp } from "./whatsapp";
@@ -24,6 +25,7 @@ export const PLATFORMS: readonly MessagingPlatform[] = [
   signal,
   whatsapp,
   email,
+  sms,
   homeAssistant,
   webhook,
 ];
