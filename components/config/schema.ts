@@ -11,6 +11,7 @@ import { envValueProblem } from "../lib/envFile";
 import { literalApiKeyProblems } from "../lib/hermesConfig";
 import { z } from "zod";
 import { GATEWAY_ID_MAX, GATEWAY_ID_MIN } from "../lib/idmap";
+import { snapshotProblems, snapshotScopes, snapshotsSchema } from "./snapshots";
 import {
   BRIDGE_NAME,
   DNS_LABEL,
@@ -351,6 +352,8 @@ const lxcSchema = strictObject({
   readinessTimeoutSeconds: int(10, 3600).default(300),
   /** Docker inside the LXC. */
   docker: dockerSchema.prefault({}),
+  /** Snapshots of each agent's /opt/data on the node (components/config/snapshots.ts). */
+  snapshots: snapshotsSchema,
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -374,6 +377,8 @@ const dockerHostSchema = strictObject({
   gateway: gatewayIdsSchema.prefault({}),
   /** Docker on that host (not installed by default). */
   docker: dockerSchema.prefault({ install: false }),
+  /** Snapshots of each agent's /opt/data on that host (components/config/snapshots.ts). */
+  snapshots: snapshotsSchema,
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -907,6 +912,7 @@ function resolveStack(
     problems,
   );
 
+  problems.push(...snapshotProblems(snapshotScopes(lxcs, dockerHosts, agents)));
   return { proxmox: parsed.proxmox, ssh: parsed.ssh, lxcs, dockerHosts, agents };
 }
 
