@@ -214,12 +214,18 @@ describe("a dockerHosts stack under the real engine", () => {
   it("an image change re-creates the gateway container once and leaves /opt/data alone", async () => {
     const before = await containerId();
     const data = userDataDigest();
+    // The first up pruned the stand-in tags no gateway used (prune-gateway-images.sh); build them again, as a
+    // registry would serve the pull.
+    await ensureStandinImage();
     world.editStackFile((c) => (agentConfig(c).imageTag = "v2"));
     const r = await step("image change", () => world.up());
     // One replacement is three engine steps (delete-replaced, replace, create-replacement): count `replace`.
     const replaced = r.changed.filter((c) => c.endsWith(" replace"));
     expect(replaced.filter((c) => c.startsWith("docker:index/container:Container"))).toHaveLength(1);
     expect(r.changed).toContain(`command:remote:Command ${AGENT}-config-migration update`);
+    // A snapshot of /opt/data before anything of the upgrade ran, and the images no one needs removed after.
+    expect(r.changed).toContain(`command:remote:Command ${AGENT}-pre-change-snapshot update`);
+    expect(r.changed).toContain(`command:remote:Command ${AGENT}-prune-images update`);
     const after = await containerId();
     expect(after).not.toBe(before);
     const v2 = await systemEnv().lxc.sh("docker image inspect -f '{{.Id}}' hermes-standin:v2");
