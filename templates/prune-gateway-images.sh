@@ -62,4 +62,6 @@ while read -r id repo tag digest; do
   if docker image rm "$ref" >/dev/null 2>&1; then echo "removed $ref"; fi
 done < <(docker image ls --no-trunc --digests --format '{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}' "$REPOSITORY")
 
-echo "images kept: ${#keep[@]} (current ${current:7:12}, previous ${previous:+${previous:7:12}}${previous:-none})"
+prev_short=none
+[[ -z $previous ]] || prev_short=${previous:7:12}
+echo "images kept: ${#keep[@]} (current ${current:7:12}, previous $prev_short)"

@@ -129,7 +129,7 @@ describe("snapshots, restore and an upgrade with a way back, on a real LXC", () 
 
   afterAll(async () => {
     await lxc.exec(
-      `pkill -f systest-db-writer || true; docker rm -f ${agent.containerName} >/dev/null 2>&1 || true`,
+      `pkill -f 'systest-db-write[r]' || true; docker rm -f ${agent.containerName} >/dev/null 2>&1 || true`,
     );
   });
 
@@ -236,7 +236,7 @@ describe("snapshots, restore and an upgrade with a way back, on a real LXC", () 
   });
 
   test("damage, then the restore command: identical content and owners, the damaged data kept aside, healthy again", async () => {
-    await lxc.exec("pkill -f systest-db-writer || true");
+    await lxc.exec("pkill -f 'systest-db-write[r]' || true");
     // Damage: a memory overwritten and re-owned (root in the LXC), a skill deleted, the database overwritten.
     await lxc.exec(
       `cd ${agent.dataDir} && echo 'forgot everything' > memories/MEMORY.md && chown 0:0 memories/MEMORY.md && ` +
