@@ -189,23 +189,18 @@ else
   mv "$stage/all.list" "$stage/files.list"
 fi
 
-archive=$stage/snapshot.tar
-rc=0
-tar -C "$DATA_DIR" --numeric-owner --no-recursion --null --verbatim-files-from --ignore-failed-read \
-  -cf "$archive" -T "$stage/files.list" 2>"$stage/tar.err" || rc=$?
-# 1 = a file changed while it was read (the gateway is live): the snapshot is still usable, say so.
-((rc <= 1)) || die "tar failed: $(head -c 2000 "$stage/tar.err")"
-((rc == 0)) || log "note: files changed while they were read: $(head -c 500 "$stage/tar.err")"
-if [[ -s $stage/db.list ]]; then
-  tar -C "$stage/db" --numeric-owner --no-recursion --null --verbatim-files-from \
-    -rf "$archive" -T "$stage/db.list"
-fi
-if [[ $EXT == tar.zst ]]; then
-  zstd -q -T0 -3 --rm -o "$archive.zst" "$archive"
-else
-  gzip -6 "$archive"
-fi
-archive=$archive.${EXT#tar.}
+# One stream, no uncompressed copy on disk: the tree from DATA_DIR, then the database copies from the staging tree.
+archive=$stage/snapshot.$EXT
+compress() { if [[ $EXT == tar.zst ]]; then zstd -q -T0 -3 -c; else gzip -6 -c; fi; }
+set +e
+tar --numeric-owner --no-recursion --null --verbatim-files-from --ignore-failed-read -cf - \
+  -C "$DATA_DIR" -T "$stage/files.list" -C "$stage/db" -T "$stage/db.list" 2>"$stage/tar.err" | compress >"$archive"
+status=("${PIPESTATUS[@]}")
+set -e
+# tar 1 = a file changed while it was read (the gateway is live): the snapshot is still usable, say so.
+((status[0] <= 1)) || die "tar failed: $(head -c 2000 "$stage/tar.err")"
+((status[1] == 0)) || die "compressing the snapshot failed"
+((status[0] == 0)) || log "note: files changed while they were read: $(head -c 500 "$stage/tar.err")"
 
 # 3. Verify what was written: it opens and lists, and every database in it passes integrity_check.
 # (A file that vanished while the live gateway ran is simply not in it: the count is reported, not compared.)
