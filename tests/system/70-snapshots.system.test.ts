@@ -27,7 +27,16 @@ import {
   snapshotInstallEnv,
 } from "../../components/lib/snapshotScripts";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
-import { RUNTIME, ensureDocker, ensureStandinImage, host, hostStat, lastLine, systemEnv } from "./harness";
+import {
+  DOCKER_ENV_DEBIAN,
+  RUNTIME,
+  ensureDocker,
+  ensureStandinImage,
+  host,
+  hostStat,
+  lastLine,
+  systemEnv,
+} from "./harness";
 
 const env = systemEnv();
 const { lxc, node } = env;
@@ -131,6 +140,22 @@ describe("snapshots, restore and an upgrade with a way back, on a real LXC", () 
     await lxc.exec(
       `pkill -f 'systest-db-write[r]' || true; docker rm -f ${agent.containerName} >/dev/null 2>&1 || true`,
     );
+  });
+
+  test("the Docker install step reports the rootfs usage, and warns above the threshold (default 80%)", async () => {
+    const res = await ensureDocker();
+    const usage = /^rootfs usage: (\d+)% of \d+ GiB \(\d+ MiB free\) at \/var\/lib\/docker$/m.exec(
+      res.stdout,
+    );
+    expect(usage).not.toBeNull();
+    // This CT's disk is far from 80%: no warning; with the threshold under the real usage, the warning.
+    expect(Number(usage![1])).toBeLessThan(80);
+    expect(res.stderr).not.toContain("WARNING: the filesystem holding /var/lib/docker");
+    const low = await lxc.run("install-docker.sh", { ...DOCKER_ENV_DEBIAN, DISK_WARN_PERCENT: 0 });
+    expect(low.stderr).toContain(
+      `WARNING: the filesystem holding /var/lib/docker is ${usage![1]}% full (over 0%)`,
+    );
+    expect(lastLine(low.stdout)).toMatch(/^docker-ready /);
   });
 
   test("install on the node: commands, conf 0600, timer units systemd accepts; a re-run changes nothing", async () => {
