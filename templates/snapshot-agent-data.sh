@@ -81,10 +81,13 @@ snapshots() {
 is_runtime() { [[ $1 == gateway_state.json || $1 == gateway.pid || $1 == cron.pid || $1 == .backup.lock ]]; }
 
 # What the tree looks like (names, types, sizes, mtimes, owners, modes): equal fingerprints, nothing to save.
+# Directories count without their mtime: a lock or temp file created and removed again (by the live gateway) changes
+# its directory's mtime and nothing worth a snapshot; an entry that stays shows up by its own name anyway.
 fingerprint() {
   find "$DATA_DIR" -xdev -mindepth 1 \
     \( -path "$DATA_DIR/gateway_state.json" -o -path "$DATA_DIR/gateway.pid" -o -path "$DATA_DIR/cron.pid" \
-    -o -path "$DATA_DIR/.backup.lock" \) -prune -o -printf '%P\0%y %s %T@ %U:%G %m\0' |
+    -o -path "$DATA_DIR/.backup.lock" -o -path "$DATA_DIR/.gateway_state_*" \) -prune \
+    -o -type d -printf '%P\0d %U:%G %m\0' -o -printf '%P\0%y %s %T@ %U:%G %m\0' |
     sort -z | sha256sum | cut -d' ' -f1
 }
 

@@ -279,6 +279,13 @@ describe("snapshots, restore and an upgrade with a way back, on a real LXC", () 
     expect(dbRows(path.join(hostDataDir, "state.db"))).toBe("1|first\n2|second");
     expect(hostStat(path.join(hostDataDir, "state.db")).split(" ")[0]).toBe("110000:110000");
     expect(hostStat(hostDataDir)).toBe("110000:110000 750");
+    // The scheduled run on the live, healthy gateway: a first snapshot, then nothing changed, nothing written.
+    const scheduled = await node.sh(snapshotCommand(placement, "scheduled", paths));
+    expect(lastLine(scheduled)).toMatch(/^snapshot \S+-scheduled\.tar\.zst$/);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(lastLine(await node.sh(snapshotCommand(placement, "scheduled", paths)))).toBe(
+      lastLine(scheduled).replace(/^snapshot /, "unchanged "),
+    );
     // Nothing deleted: the damaged tree is where the restore said.
     expect(fs.readFileSync(path.join(m![3], "memories", "MEMORY.md"), "utf8")).toBe("forgot everything\n");
     host("rm", ["-rf", m![3]]);

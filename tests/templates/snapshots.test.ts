@@ -203,8 +203,12 @@ describe("snapshot-agent-data.sh", () => {
     const first = snapshot("scheduled");
     const unchanged = run("snapshot-agent-data.sh", snapEnv("scheduled"));
     expect(lastLine(unchanged.stdout)).toBe(first.replace(/^snapshot /, "unchanged "));
-    // The gateway rewriting its runtime state is not a change.
-    fs.writeFileSync(path.join(data, "gateway_state.json"), '{"gateway_state":"stopped"}');
+    // The gateway rewriting its runtime state (a temp file renamed into place) is not a change.
+    fs.writeFileSync(path.join(data, ".gateway_state_x.tmp"), '{"gateway_state":"stopped"}');
+    fs.renameSync(path.join(data, ".gateway_state_x.tmp"), path.join(data, "gateway_state.json"));
+    // Nor a lock file that came and went in a subdirectory (its directory's mtime moved, nothing else).
+    fs.writeFileSync(path.join(data, "memories", ".lock"), "");
+    fs.rmSync(path.join(data, "memories", ".lock"));
     expect(lastLine(run("snapshot-agent-data.sh", snapEnv("scheduled")).stdout)).toMatch(/^unchanged /);
     fs.appendFileSync(path.join(data, "memories", "MEMORY.md"), "and biscuits\n");
     expect(lastLine(run("snapshot-agent-data.sh", snapEnv("scheduled")).stdout)).toMatch(
