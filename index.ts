@@ -11,7 +11,10 @@ import { loadStackConfig } from "./components/config/loadStackConfig";
 import { DockerEngine } from "./components/dockerEngine";
 import { HermesGateway } from "./components/hermesGateway";
 import { HermesLxc } from "./components/hermesLxc";
-import { hostKeyAlias, pinnedSshOptions } from "./components/lib/knownHosts";
+import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./components/lib/knownHosts";
+import { snapshotDirectory } from "./components/config/snapshots";
+import { snapshotId } from "./components/gateway/snapshotScripts";
+import { apiServerUrl, dashboardTunnel } from "./components/gateway/agentOutputs";
 import { SshAuth } from "./components/sshTarget";
 
 const { config, secrets, sshKey } = loadStackConfig();
@@ -68,6 +71,13 @@ const gateways = config.agents.map((agent) => {
     agent.target.kind === "lxc"
       ? lxcs.get(agent.target.name)!.sshCommand
       : pulumi.interpolate`${pinnedSshOptions(config.ssh.knownHostsDir, engine.target.hostKeyAlias, engine.target.port)} ${engine.target.user}@${engine.target.host}`;
+  // Snapshots run where the agent's /opt/data really is: the Proxmox node for an LXC agent (outside the LXC, so
+  // they survive its replacement), the Docker host otherwise.
+  const scope = lxc ?? config.dockerHosts.find((h) => h.name === agent.target.name)!;
+  const snapshotTarget = lxc ? lxcs.get(lxc.name)!.nodeTarget : engine.target;
+  const snapshotSsh = lxc
+    ? nodeSshCommand(lxc.nodeHostKey, lxc.node, lxc.nodeAddress, lxc.nodeSshPort)
+    : sshCommand;
   return new HermesGateway(agent.name, {
     agent,
     secrets: secrets.agents[agent.name] ?? { env: {} },
@@ -79,8 +89,31 @@ const gateways = config.agents.map((agent) => {
     // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
     hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
     sshCommand,
+    snapshots: {
+      target: snapshotTarget,
+      auth,
+      sshCommand: snapshotSsh,
+      placement: {
+        id: snapshotId(scope.name, agent.name),
+        agent: agent.name,
+        dataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
+        directory: snapshotDirectory(scope.name, scope.snapshots),
+        containerName: agent.containerName,
+        vmId: lxc?.vmId,
+        settings: scope.snapshots,
+      },
+    },
   });
 });
+
+/** `ssh ... root@<node>` with the node's pinned key (written next to the others), for the snapshot commands. */
+function nodeSshCommand(hostKey: string, node: string, address: string, port: number): pulumi.Output<string> {
+  const alias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${node}`);
+  return pulumi
+    .output(hostKey)
+    .apply((key) => writeKnownHostsFile(config.ssh.knownHostsDir, alias, key))
+    .apply(() => `${pinnedSshOptions(config.ssh.knownHostsDir, alias, port)} root@${address}`);
+}
 
 /** Per LXC: id, node, address, ssh command, host key fingerprint and the mount table. */
 export const containers = Object.fromEntries(
@@ -97,7 +130,10 @@ export const containers = Object.fromEntries(
   ]),
 );
 
-/** Per agent: container name, data path on the host, how to read the logs, and what the health gate saw. */
+/**
+ * Per agent: container name, data path on the host, how to read the logs, what the health gate saw, the commands for
+ * daily use (pairing, API server, dashboard tunnel), the image it runs, and its snapshots (where, how to restore).
+ */
 export const agents = Object.fromEntries(
   gateways.map((g, i) => [
     config.agents[i].name,
@@ -108,6 +144,25 @@ export const agents = Object.fromEntries(
       shell: g.shellCommand,
       pairing: g.pairingCommands,
       health: g.health,
+      image: g.imageDigest,
+      apiServerUrl: hostAddress(config.agents[i]).apply((a) => apiServerUrl(config.agents[i], a)),
+      dashboardTunnel: pulumi
+        .output(g.shellCommand ?? "")
+        .apply((ssh) => (ssh ? dashboardTunnel(config.agents[i], ssh) : undefined)),
+      snapshots: {
+        directory: g.snapshots.directory,
+        schedule: g.snapshots.schedule,
+        list: g.snapshots.listCommand,
+        restoreLatest: g.snapshots.restoreLatestCommand,
+        snapshotNow: g.snapshots.snapshotNowCommand,
+      },
     },
   ]),
 );
+
+/** The address of the Docker host an agent runs on (the LXC's, or the configured host's). */
+function hostAddress(agent: (typeof config.agents)[number]): pulumi.Output<string> {
+  return agent.target.kind === "lxc"
+    ? lxcs.get(agent.target.name)!.address
+    : pulumi.output(dockerHosts.get(agent.target.name)!.target.host);
+}

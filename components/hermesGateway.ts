@@ -6,6 +6,8 @@
  * - settings, secrets, documents: the files step rewrites /opt/data and restarts the same container;
  * - image, ports, mounts, limits: the container is re-created; /opt/data and the bulk mounts are untouched;
  * - nothing here touches the LXC.
+ * Before the container is re-created or its image changes, the agent's /opt/data is snapshotted (AgentSnapshots, on
+ * the machine that holds it); after the new container is healthy, images nobody needs any more are removed.
  */
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -22,6 +24,8 @@ import {
 } from "./gateway/gatewayScripts";
 import { gatewayContainerSpec } from "./gateway/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
+import { preChangeSnapshotCommand, pruneImagesEnv, recreateDigest } from "./gateway/snapshotScripts";
+import { AgentSnapshots, AgentSnapshotsArgs } from "./agentSnapshots";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
 
 /** Inputs of a HermesGateway. */
@@ -44,6 +48,8 @@ export interface HermesGatewayArgs {
   hostDataPath?: string;
   /** `ssh ... root@<host>` for the Docker host, to print ready-to-paste commands. */
   sshCommand?: pulumi.Input<string>;
+  /** Where and how the agent's /opt/data is snapshotted (the node for an LXC agent, else the Docker host). */
+  snapshots: AgentSnapshotsArgs;
 }
 
 /** The gateway of one agent. */
@@ -64,6 +70,10 @@ export class HermesGateway extends pulumi.ComponentResource {
   public readonly pairingCommands: Record<string, pulumi.Output<string>>;
   /** What the health gate saw at the last deploy: the gateway and each platform's state. */
   public readonly health: pulumi.Output<string>;
+  /** The agent's snapshots: directory, schedule, and the restore / list / snapshot-now commands. */
+  public readonly snapshots: AgentSnapshots;
+  /** The image the gateway runs, by registry digest (`repo@sha256:...`) when the registry gave one, else its id. */
+  public readonly imageDigest: pulumi.Output<string>;
 
   constructor(name: string, args: HermesGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hermes-lxc:index:HermesGateway", name, {}, opts);
@@ -86,6 +96,34 @@ export class HermesGateway extends pulumi.ComponentResource {
     // a bare hash of a short secret can be guessed offline.
     const payloadDigest = pulumi.secret(payload.apply(agentFilesDigest));
 
+    const spec = gatewayContainerSpec(agent, args.log);
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      // keepLocally: a rollback to the previous tag must not need the registry, and another agent may use it. The
+      // prune step below removes what neither the current nor the previous healthy gateway needs.
+      { name: spec.image, keepLocally: true },
+      { ...dockerOpts, dependsOn: args.hostReady },
+    );
+
+    this.snapshots = new AgentSnapshots(`${name}-snapshots`, args.snapshots, { parent: this });
+    // A way back before anything of the upgrade touches /opt/data (the files step, the image's config migration,
+    // the new container's first start): runs exactly when the container is about to be re-created or its image
+    // changes (the digest in the command), never on a no-op up.
+    const preChange = new command.remote.Command(
+      `${name}-pre-change-snapshot`,
+      {
+        connection: this.snapshots.connection,
+        create: image.imageId.apply((id) =>
+          preChangeSnapshotCommand(
+            args.snapshots.placement,
+            recreateDigest(id, { ...spec, image: undefined }),
+          ),
+        ),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [image, this.snapshots.installed] },
+    );
+
     const files = new command.remote.Command(
       `${name}-files`,
       {
@@ -100,15 +138,11 @@ export class HermesGateway extends pulumi.ComponentResource {
         logging: "none",
         addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: args.hostReady, additionalSecretOutputs: ["stdout", "stderr"] },
-    );
-
-    const spec = gatewayContainerSpec(agent, args.log);
-    const image = new docker.RemoteImage(
-      `${name}-image`,
-      // keepLocally: a rollback to the previous tag must not need the registry, and another agent may use it.
-      { name: spec.image, keepLocally: true },
-      { ...dockerOpts, dependsOn: args.hostReady },
+      {
+        parent: this,
+        dependsOn: [...args.hostReady, preChange],
+        additionalSecretOutputs: ["stdout", "stderr"],
+      },
     );
 
     // config.yaml to the schema of the image about to run, once per image (the gateway itself skips its boot-time
@@ -172,6 +206,24 @@ export class HermesGateway extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.container, files] },
     );
 
+    // Disk: once the gateway is healthy on an image, remove the gateway images neither it (nor its previous healthy
+    // image, nor any container) uses. Once per image, like the migration.
+    new command.remote.Command(
+      `${name}-prune-images`,
+      {
+        connection,
+        create: image.imageId.apply((id) =>
+          renderRemoteCommand(
+            "prune-gateway-images",
+            readTemplate("prune-gateway-images.sh"),
+            pruneImagesEnv(agent.containerName, agent.image, id),
+          ),
+        ),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [health] },
+    );
+
     this.containerName = agent.containerName;
     this.dataDir = agent.dataDir;
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
@@ -188,6 +240,9 @@ export class HermesGateway extends pulumi.ComponentResource {
       ]),
     );
     this.health = health.stdout.apply((out) => out.trim().replace(/^healthy \S+: /, ""));
+    this.imageDigest = pulumi
+      .all([image.repoDigest, image.imageId])
+      .apply(([digest, id]) => (digest ? digest : id));
     this.registerOutputs({
       health: this.health,
       containerName: this.containerName,
@@ -196,6 +251,7 @@ export class HermesGateway extends pulumi.ComponentResource {
       logsCommand: this.logsCommand,
       pairingCommands: this.pairingCommands,
       shellCommand: this.shellCommand,
+      imageDigest: this.imageDigest,
     });
   }
 }

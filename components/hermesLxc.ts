@@ -70,6 +70,8 @@ export class HermesLxc extends pulumi.ComponentResource {
   public readonly sshTarget: SshTarget;
   /** Docker inside the container. */
   public readonly docker: DockerEngine;
+  /** The Proxmox node over SSH (pinned key): where the agents' data, and their snapshots, live. */
+  public readonly nodeTarget: SshTarget;
 
   constructor(name: string, args: HermesLxcArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hermes-lxc:index:HermesLxc", name, {}, opts);
@@ -84,6 +86,7 @@ export class HermesLxc extends pulumi.ComponentResource {
       hostKeyAlias: `proxmox-node-${lxc.node}`,
     };
     const nodeConnection = sshConnection(nodeTarget, args.auth);
+    this.nodeTarget = nodeTarget;
 
     // Template: download once and keep it (overwrite: false), or use one that is already on the node.
     let templateFileId: pulumi.Input<string>;

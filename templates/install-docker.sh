@@ -12,6 +12,7 @@
 #   DOCKER_LOG_MAX_FILE  json-file max-file, e.g. 3
 #   EXTRA_PACKAGES       space-separated extra Debian packages (optional), e.g. python3-yaml
 #   APT_LOCK_TIMEOUT     seconds to wait for the apt/dpkg locks (default 600)
+#   DISK_WARN_PERCENT    warn when the filesystem holding /var/lib/docker is fuller than this (default 80)
 #
 # stdout: progress lines, the last one exactly `docker-ready driver=<storage driver> version=<server version>`.
 #
@@ -74,6 +75,7 @@ esac
 [[ $DOCKER_LOG_MAX_FILE =~ ^[1-9][0-9]{0,2}$ ]] || die "DOCKER_LOG_MAX_FILE must be an integer 1..999, got '$DOCKER_LOG_MAX_FILE'"
 [[ $APT_LOCK_TIMEOUT =~ ^[0-9]{1,5}$ ]] || die "APT_LOCK_TIMEOUT must be a number of seconds, got '$APT_LOCK_TIMEOUT'"
 read -r -a extra <<<"$EXTRA_PACKAGES"
+[[ ${DISK_WARN_PERCENT:-80} =~ ^[0-9]{1,3}$ ]] || die "DISK_WARN_PERCENT must be a percentage, got '${DISK_WARN_PERCENT-}'"
 for p in "${extra[@]}"; do
   [[ $p =~ $PACKAGE_RE ]] || die "EXTRA_PACKAGES: '$p' is not a Debian package name"
 done
@@ -215,9 +217,23 @@ pin_stanza() {
   printf 'Package: %s\nPin: version %s\nPin-Priority: 1001\n\n' "$1" "$2"
 }
 
+# The rootfs holds every image (hermes' is several GB) and the containers' writable layers: say how full it is, and
+# warn well before a pull or an upgrade fails on a full disk (DISK_WARN_PERCENT, default 80).
+report_disk() {
+  local where=/var/lib/docker pcent size avail
+  [[ -d $where ]] || where=/
+  read -r pcent size avail < <(df -P -k "$where" | awk 'NR==2 {sub(/%/, "", $5); print $5, $2, $4}')
+  echo "rootfs usage: ${pcent}% of $((size / 1024 / 1024)) GiB ($((avail / 1024)) MiB free) at $where"
+  if ((pcent > ${DISK_WARN_PERCENT:-80})); then
+    log "WARNING: the filesystem holding $where is ${pcent}% full (over ${DISK_WARN_PERCENT:-80}%): remove unused"
+    log "WARNING: images ('docker image prune'), or grow the rootfs (lxcs.<name>.rootfs.sizeGb; growing is in place)."
+  fi
+}
+
 if fast_path; then
   echo "unchanged (provisioned with the same parameters; no apt run)"
   [[ $driver != vfs ]] || log "WARNING: storage driver is vfs (see the first run's warning): disk use balloons"
+  report_disk
   echo "docker-ready driver=$driver version=$server_version"
   exit 0
 fi
@@ -472,4 +488,5 @@ Proxmox host's AppArmor profile for LXC (the Nov-2025 runc 1.3.3 / containerd.io
   die "the probe container '$PROBE_IMAGE /usr/bin/true' failed; docker cannot run containers in this LXC (error above)"
 fi
 echo "probe ok ($PROBE_IMAGE ran /usr/bin/true)"
+report_disk
 echo "docker-ready driver=$driver version=$server_version"

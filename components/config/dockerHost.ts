@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { hostPathProblem } from "../lib/validators";
 import { dockerSchema } from "./docker";
+import { snapshotsSchema } from "./snapshots";
 import { checked, doc, hostAddress, int, sshPublicKey, strictObject } from "./fields";
 import { gatewayIdsSchema } from "./lxc";
 
@@ -23,6 +24,7 @@ export const dockerHostSchema = strictObject({
     .meta(doc("absolute path", "`/srv/hermes`", "Holds one `/opt/data` per agent.")),
   gateway: gatewayIdsSchema.prefault({}),
   docker: dockerSchema(false).prefault({}),
+  snapshots: snapshotsSchema,
 });
 
 /** An existing Docker host. */

@@ -13,6 +13,7 @@ import {
   tagProblem,
 } from "../lib/validators";
 import { dockerSchema } from "./docker";
+import { snapshotsSchema } from "./snapshots";
 import { bool, checked, dnsLabel, doc, int, list, sshPublicKey, strictObject, text } from "./fields";
 
 const storageId = z
@@ -250,6 +251,7 @@ export const lxcSchema = strictObject({
     .default(300)
     .meta(doc("10-3600", "`300`", "Wait for running + address + sshd after (re)start.")),
   docker: dockerSchema(true).prefault({}),
+  snapshots: snapshotsSchema,
 });
 
 /** The LXC block as parsed, before the cross-field rules. */

@@ -13,6 +13,7 @@ import { ConfigError, Findings, checkUnique, formatPath } from "./errors";
 import { dnsLabel, doc, secretValue, strictObject } from "./fields";
 import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
+import { snapshotProblems, snapshotScopes } from "./snapshotRules";
 import { ProxmoxConfig, SshClientConfig, checkProxmoxUser, proxmoxSchema, sshClientSchema } from "./proxmox";
 
 export type { ParseOptions } from "./agentRules";
@@ -190,6 +191,7 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
     problems,
   );
   checkPublishedPorts(agents, dockerHosts, machine, problems);
+  problems.push(...snapshotProblems(snapshotScopes(lxcs, dockerHosts, agents)));
 
   return { proxmox: parsed.proxmox, ssh: parsed.ssh, lxcs, dockerHosts, agents };
 }

@@ -61,6 +61,9 @@ function stackFile(): string {
 
 /** Host path of the agent's /opt/data (the CT's /srv/hermes is the host's state directory, bind-mounted). */
 const hostDataDir = () => path.join(systemEnv().file.hostDirs.state, AGENT);
+/** The agent's snapshots on the Docker host (the CT): the default directory for host `ct`. */
+const SNAPSHOTS = `/var/lib/hermes-lxc-snapshots/ct/${AGENT}`;
+const TIMER = `hermes-lxc-snapshot-ct-${AGENT}.timer`;
 
 async function containerId(): Promise<string> {
   return systemEnv().lxc.sh(`docker inspect -f '{{.Id}}' ${CONTAINER} 2>/dev/null || echo none`);
@@ -148,6 +151,11 @@ describe("a dockerHosts stack under the real engine", () => {
       /^gateway running \(pid \d+\); platforms: api_server=connected telegram=connected$/,
     );
     expect(await systemEnv().lxc.sh(`docker inspect -f '{{.State.Running}}' ${CONTAINER}`)).toBe("true");
+    // The scheduled snapshot: a real systemd timer on the Docker host (the CT runs systemd), a root-only directory.
+    expect(await systemEnv().lxc.sh(`systemctl is-active ${TIMER}; systemctl is-enabled ${TIMER}`)).toBe(
+      "active\nenabled",
+    );
+    expect(await systemEnv().lxc.sh(`stat -c '%U %a' ${SNAPSHOTS}`)).toBe("root 700");
     // The user's data, written as the agent would (uid 10000 in the CT, 110000 here); later steps must keep it.
     const owned = (p: string, content: string | Buffer) => {
       fs.writeFileSync(p, content);
@@ -214,12 +222,18 @@ describe("a dockerHosts stack under the real engine", () => {
   it("an image change re-creates the gateway container once and leaves /opt/data alone", async () => {
     const before = await containerId();
     const data = userDataDigest();
+    // The first up pruned the stand-in tags no gateway used (prune-gateway-images.sh); build them again, as a
+    // registry would serve the pull.
+    await ensureStandinImage();
     world.editStackFile((c) => (agentConfig(c).imageTag = "v2"));
     const r = await step("image change", () => world.up());
     // One replacement is three engine steps (delete-replaced, replace, create-replacement): count `replace`.
     const replaced = r.changed.filter((c) => c.endsWith(" replace"));
     expect(replaced.filter((c) => c.startsWith("docker:index/container:Container"))).toHaveLength(1);
     expect(r.changed).toContain(`command:remote:Command ${AGENT}-config-migration update`);
+    // A snapshot of /opt/data before anything of the upgrade ran, and the images no one needs removed after.
+    expect(r.changed).toContain(`command:remote:Command ${AGENT}-pre-change-snapshot update`);
+    expect(r.changed).toContain(`command:remote:Command ${AGENT}-prune-images update`);
     const after = await containerId();
     expect(after).not.toBe(before);
     const v2 = await systemEnv().lxc.sh("docker image inspect -f '{{.Id}}' hermes-standin:v2");
@@ -229,6 +243,15 @@ describe("a dockerHosts stack under the real engine", () => {
     expect(config).toMatch(/^_config_version: 45$/m);
     expect(fs.readdirSync(hostDataDir()).filter((f) => /\.bak-/.test(f))).toEqual([]);
     expect(userDataDigest()).toEqual(data);
+    // The pre-change snapshot ran before the migration: it holds config.yaml at the old image's schema (44). No
+    // sqlite3 shell and no zstd in this CT: Python's sqlite3 and gzip.
+    const pre = await systemEnv().lxc.sh(`ls ${SNAPSHOTS} | grep -- '-pre-change\\.tar\\.gz$'`);
+    expect(pre.split("\n")).toHaveLength(1);
+    expect(
+      await systemEnv().lxc.sh(
+        `tar -xzOf ${SNAPSHOTS}/${pre} config.yaml | sed -n 's/^_config_version: *//p'`,
+      ),
+    ).toBe("44");
   });
 
   it("destroy removes the container and keeps /opt/data and the bulk directories", async () => {
@@ -237,6 +260,9 @@ describe("a dockerHosts stack under the real engine", () => {
     expect(await containerId()).toBe("none");
     expect(userDataDigest()).toEqual(data);
     expect(fs.existsSync(path.join(hostDataDir(), ".env"))).toBe(true);
+    // The agent's timer goes with it; its snapshots stay.
+    expect(await systemEnv().lxc.sh(`systemctl is-enabled ${TIMER} 2>&1 || true`)).not.toBe("enabled");
+    expect(await systemEnv().lxc.sh(`ls ${SNAPSHOTS} | grep -c -- '\\.tar\\.gz$'`)).toBe("1");
   });
 
   it("no secret in plain text in the state or anything the CLI printed", () => {

@@ -208,4 +208,5 @@ export const T = {
   hermesLxc: "hermes-lxc:index:HermesLxc",
   dockerEngine: "hermes-lxc:index:DockerEngine",
   gateway: "hermes-lxc:index:HermesGateway",
+  agentSnapshots: "hermes-lxc:index:AgentSnapshots",
 };

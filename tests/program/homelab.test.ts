@@ -40,7 +40,10 @@ describe("the homelab stack", () => {
       [T.hermesLxc]: 1,
       [T.template]: 1,
       [T.container]: 1,
-      [T.command]: 7, // host-dirs, raw-lxc-config, ready, install-docker, files, config-migration, health
+      // host-dirs, raw-lxc-config, ready, install-docker, files, config-migration, health, snapshots-install,
+      // pre-change-snapshot, prune-images
+      [T.command]: 10,
+      [T.agentSnapshots]: 1,
       [T.dockerEngine]: 1,
       [T.dockerProvider]: 1,
       [T.gateway]: 1,
@@ -57,8 +60,11 @@ describe("the homelab stack", () => {
       "hermes-files",
       "hermes-health",
       "hermes-host-dirs",
+      "hermes-pre-change-snapshot",
+      "hermes-prune-images",
       "hermes-raw-lxc-config",
       "hermes-ready",
+      "hermes-snapshots-install",
     ]);
   });
 
@@ -237,6 +243,24 @@ describe("the homelab stack", () => {
         logs: expect.stringMatching(
           /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
         ),
+        // The mocks' RemoteImage has no repoDigest: the image id stands in.
+        image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+        apiServerUrl: undefined,
+        dashboardTunnel: undefined,
+        // On the node (outside the LXC), through the node's pinned key.
+        snapshots: {
+          directory: "/var/lib/hermes-lxc-snapshots/hermes/hermes",
+          schedule: "daily; keep 7, at most 30 days",
+          list: expect.stringMatching(
+            /^ssh -o HostKeyAlias=hermes-lxc\.hermes-lxc\.homelab\.node-gihyeon -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'list'$/,
+          ),
+          restoreLatest: expect.stringMatching(
+            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'latest'$/,
+          ),
+          snapshotNow: expect.stringMatching(
+            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-snapshot hermes-hermes manual$/,
+          ),
+        },
       },
     });
   });
@@ -291,7 +315,7 @@ describe("a two-LXC stack (one per node)", () => {
       [T.dockerContainer]: 2,
       [T.proxmoxProvider]: 1,
     });
-    expect(counts[T.command]).toBe(14);
+    expect(counts[T.command]).toBe(20);
     const cts = ofType(run, T.container)
       .map((r) => [r.name, (r.inputs as Mutable).nodeName, (r.inputs as Mutable).vmId])
       .sort();

@@ -73,7 +73,15 @@ const rows: Array<[string, (raw: Mutable) => void, string[]]> = [
     "image upgrade",
     (r) => (r.agents.hermes.imageTag = "v2026.9.24"),
     // The new image migrates config.yaml first (its id is in the migration's command).
-    ["hermes-config-migration", "hermes-gateway", "hermes-health", "hermes-image"],
+    // A snapshot is taken first (the new image id is in its command too), and old images are pruned after.
+    [
+      "hermes-config-migration",
+      "hermes-gateway",
+      "hermes-health",
+      "hermes-image",
+      "hermes-pre-change-snapshot",
+      "hermes-prune-images",
+    ],
   ],
   [
     "API server opened (port published)",
@@ -81,7 +89,8 @@ const rows: Array<[string, (raw: Mutable) => void, string[]]> = [
       r.agents.hermes.apiServer = { enabled: true };
       r.agentSecrets.hermes.apiServerKey = "0123456789abcdef0123";
     },
-    ["hermes-files", "hermes-gateway", "hermes-health"],
+    // A published port re-creates the container: a snapshot first.
+    ["hermes-files", "hermes-gateway", "hermes-health", "hermes-pre-change-snapshot"],
   ],
   // Memory is updated in place (docker update): same container, no restart, no health re-run.
   ["memory limit change", (r) => (r.agents.hermes.memoryMb = 2048), ["hermes-gateway"]],
@@ -113,6 +122,10 @@ describe("what persists across what", () => {
         "second-gateway",
         "second-health",
         "second-image",
+        "second-pre-change-snapshot",
+        "second-prune-images",
+        "second-snapshots",
+        "second-snapshots-install",
       ].sort(),
     );
   });

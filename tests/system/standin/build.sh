@@ -2,9 +2,10 @@
 # Builds the hermes-agent stand-in image inside the CT, without any registry:
 #   1. hermes-standin-base:1 — `docker import` of a minimal rootfs assembled from the CT's own Debian binaries
 #      (bash, coreutils, util-linux's setpriv, findutils, grep, sed and the libraries they link), made once;
-#   2. hermes-standin:local and hermes-standin:v2 — `docker build` of ./Dockerfile `FROM hermes-standin-base:1`,
-#      every run (seconds): the same image except for the newest config schema it knows (44 in :local, 45 in :v2),
-#      so starting :v2 on :local's data is an upgrade that migrates config.yaml.
+#   2. hermes-standin:local, :v2 and :v3 — `docker build` of ./Dockerfile `FROM hermes-standin-base:1`, every run
+#      (seconds): the same image except for the newest config schema it knows (44 in :local, 45 in :v2, 46 in :v3),
+#      so starting :v2 on :local's data is an upgrade that migrates config.yaml; :v3 is a broken release whose
+#      gateway crashes at every start (its config migration still runs: the upgrade a rollback must undo).
 # Runs as root in the CT: `tar -x -C /root/standin && bash /root/standin/build.sh` (tests/system/harness.ts).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,8 +42,9 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 
 # The legacy builder: Debian's docker.io 20.10 has no buildx, and FROM a local image needs no registry either way.
-for tag in local:44 v2:45; do
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "HERMES_STANDIN_CONFIG_VERSION=${tag#*:}" \
-    -t "hermes-standin:${tag%%:*}" "$here" >/dev/null
-  echo "built hermes-standin:${tag%%:*} (config schema ${tag#*:})"
+for tag in local:44:0 v2:45:0 v3:46:1; do
+  IFS=: read -r name schema broken <<<"$tag"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "HERMES_STANDIN_CONFIG_VERSION=$schema" \
+    --build-arg "HERMES_STANDIN_BROKEN=$broken" -t "hermes-standin:$name" "$here" >/dev/null
+  echo "built hermes-standin:$name (config schema $schema$([[ $broken == 1 ]] && echo ', broken: crashes at start'))"
 done

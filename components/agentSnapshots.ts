@@ -1,0 +1,85 @@
+/**
+ * AgentSnapshots: the snapshot and restore commands of one agent, installed where its /opt/data really lives (the
+ * Proxmox node for an LXC agent, outside the LXC, so snapshots survive its replacement; the Docker host otherwise),
+ * with the scheduled snapshot as a systemd timer there. Snapshots themselves are never deleted by Pulumi: removing
+ * the agent from the stack removes its timer and conf file only.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  DEFAULT_SNAPSHOT_PATHS,
+  SnapshotPlacement,
+  restoreCommand,
+  snapshotCommand,
+  snapshotInstallEnv,
+  snapshotUninstallCommand,
+} from "./gateway/snapshotScripts";
+import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
+import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
+
+/** Inputs of an AgentSnapshots. */
+export interface AgentSnapshotsArgs {
+  /** The agent's data, snapshot directory, schedule and retention. */
+  placement: SnapshotPlacement;
+  /** The machine that holds the agent's /opt/data (the Proxmox node, or the Docker host), pinned host key. */
+  target: SshTarget;
+  /** How to authenticate over SSH. */
+  auth: SshAuth;
+  /** `ssh ... root@<that machine>` for the ready-to-paste outputs, when known. */
+  sshCommand?: pulumi.Input<string>;
+}
+
+/** Snapshot and restore of one agent's /opt/data. */
+export class AgentSnapshots extends pulumi.ComponentResource {
+  /** The install step: the commands exist once it has run. */
+  public readonly installed: command.remote.Command;
+  /** The connection to the machine the snapshots are taken on. */
+  public readonly connection: command.types.input.remote.ConnectionArgs;
+  /** The agent's snapshot directory on that machine. */
+  public readonly directory: string;
+  /** Restores the newest snapshot (stops the gateway, keeps the current data aside, starts it again). */
+  public readonly restoreLatestCommand: pulumi.Output<string>;
+  /** Lists the agent's snapshots, newest first. */
+  public readonly listCommand: pulumi.Output<string>;
+  /** Takes a snapshot now. */
+  public readonly snapshotNowCommand: pulumi.Output<string>;
+  /** What the schedule is (`off`, or the OnCalendar value), keep count and maximum age. */
+  public readonly schedule: string;
+
+  constructor(name: string, args: AgentSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hermes-lxc:index:AgentSnapshots", name, {}, opts);
+    const p = args.placement;
+    this.connection = sshConnection(args.target, args.auth);
+
+    this.installed = new command.remote.Command(
+      `${name}-install`,
+      {
+        connection: this.connection,
+        create: renderRemoteCommand(
+          "install-agent-snapshots",
+          readTemplate("install-agent-snapshots.sh"),
+          snapshotInstallEnv(p),
+        ),
+        // The agent left the stack: stop its timer. Its snapshots, and the data, stay where they are.
+        delete: snapshotUninstallCommand(p),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this },
+    );
+
+    const onMachine = (cmd: string) =>
+      args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${cmd}` : pulumi.output(cmd);
+    this.directory = `${p.directory}/${p.agent}`;
+    this.restoreLatestCommand = onMachine(restoreCommand(p, "latest"));
+    this.listCommand = onMachine(restoreCommand(p, "list"));
+    this.snapshotNowCommand = onMachine(snapshotCommand(p, "manual", DEFAULT_SNAPSHOT_PATHS));
+    this.schedule = `${p.settings.schedule}; keep ${p.settings.keep}, at most ${p.settings.maxAgeDays} days`;
+    this.registerOutputs({
+      directory: this.directory,
+      restoreLatestCommand: this.restoreLatestCommand,
+      listCommand: this.listCommand,
+      snapshotNowCommand: this.snapshotNowCommand,
+      schedule: this.schedule,
+    });
+  }
+}
