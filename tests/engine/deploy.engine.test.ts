@@ -254,15 +254,54 @@ describe("a dockerHosts stack under the real engine", () => {
     ).toBe("44");
   });
 
+  it("a failed upgrade stops at the health gate, and the README's rollback brings the agent back", async () => {
+    const { lxc } = systemEnv();
+    const data = userDataDigest();
+    const configPath = path.join(hostDataDir(), "config.yaml");
+    expect(fs.readFileSync(configPath, "utf8")).toMatch(/^_config_version: 45$/m);
+    // The healthy upgrade pruned the tags no gateway used; build them again, as a registry would serve the pull.
+    await ensureStandinImage();
+    // v3: a release whose config migration runs (schema 46) and whose gateway then crashes at start.
+    world.editStackFile((c) => (agentConfig(c).imageTag = "v3"));
+    const failed = await world.up().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(failed?.message).toMatch(/wait-for-gateway|unhealthy|gateway/i);
+    expect(fs.readFileSync(configPath, "utf8")).toMatch(/^_config_version: 46$/m);
+
+    // The README's rollback, in its order: restore this upgrade's pre-change snapshot, the previous tag, `pulumi up`.
+    const listed = await lxc.sh(`hermes-lxc-restore ct-${AGENT} list`);
+    // Newest first: the first pre-change snapshot is the one this upgrade took.
+    const preChange = listed
+      .split("\n")
+      .map((l) => l.split("\t")[0])
+      .find((f) => /-pre-change\.tar\.(gz|zst)$/.test(f));
+    expect(preChange).toBeDefined();
+    await lxc.sh(`hermes-lxc-restore ct-${AGENT} ${preChange}`);
+    world.editStackFile((c) => (agentConfig(c).imageTag = "v2"));
+    const r = await step("rollback", () => world.up());
+    expect(
+      r.changed.filter((c) => c.startsWith("docker:index/container:Container") && c.endsWith(" replace")),
+    ).toHaveLength(1);
+    expect(r.output).toMatch(/healthy hermes-engine: gateway running/);
+    const v2 = await lxc.sh("docker image inspect -f '{{.Id}}' hermes-standin:v2");
+    expect(await lxc.sh(`docker inspect -f '{{.Image}}' ${CONTAINER}`)).toBe(v2);
+    // Back to v2's schema, with the user's data as it was before the failed upgrade.
+    expect(fs.readFileSync(configPath, "utf8")).toMatch(/^_config_version: 45$/m);
+    expect(userDataDigest()).toEqual(data);
+  });
+
   it("destroy removes the container and keeps /opt/data and the bulk directories", async () => {
     const data = userDataDigest();
+    const snapshots = await systemEnv().lxc.sh(`ls ${SNAPSHOTS} | grep -c -- '\\.tar\\.gz$'`);
     await step("destroy", () => world.destroy());
     expect(await containerId()).toBe("none");
     expect(userDataDigest()).toEqual(data);
     expect(fs.existsSync(path.join(hostDataDir(), ".env"))).toBe(true);
     // The agent's timer goes with it; its snapshots stay.
     expect(await systemEnv().lxc.sh(`systemctl is-enabled ${TIMER} 2>&1 || true`)).not.toBe("enabled");
-    expect(await systemEnv().lxc.sh(`ls ${SNAPSHOTS} | grep -c -- '\\.tar\\.gz$'`)).toBe("1");
+    expect(await systemEnv().lxc.sh(`ls ${SNAPSHOTS} | grep -c -- '\\.tar\\.gz$'`)).toBe(snapshots);
   });
 
   it("no secret in plain text in the state or anything the CLI printed", () => {
