@@ -17,6 +17,17 @@ export const MERGE_PY = readTemplate("merge-config.py");
 export const WRITE_SH = readTemplate("write-agent-files.sh");
 export const WRAPPER_SH = readTemplate("hermes-wrapper.sh");
 
+/**
+ * The python3 on PATH, resolved once to its real executable: a version manager's shim (pyenv's is a bash script)
+ * would otherwise cost a second interpreter start-up on each of the many YAML checks.
+ */
+export const PYTHON = (() => {
+  const r = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" });
+  if (r.status !== 0 || !r.stdout.trim())
+    throw new Error("python3 is missing: apt-get install python3 (.ci/run does)");
+  return r.stdout.trim();
+})();
+
 export const OWNER = 10000;
 export const AGENT = "test-agent";
 export const CONTAINER = "hermes-test-agent";
@@ -128,7 +139,7 @@ export function runScript(text: string, name: string, env: Record<string, string
 /** Parses a YAML file with PyYAML (what hermes uses) and returns plain data. */
 export function pyYamlFile(file: string): unknown {
   const r = spawnSync(
-    "python3",
+    PYTHON,
     [
       "-c",
       "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
@@ -145,7 +156,7 @@ export function pyYamlFile(file: string): unknown {
 /** Dumps data as YAML with PyYAML (to stage "hand-edited" files on disk). */
 export function pyYamlDump(data: unknown): string {
   const r = spawnSync(
-    "python3",
+    PYTHON,
     ["-c", "import json,sys,yaml; sys.stdout.write(yaml.safe_dump(json.load(sys.stdin)))"],
     {
       input: JSON.stringify(data),

@@ -681,12 +681,12 @@ describe("wait-for-container.sh", () => {
   test("times out with the VMID, the timeout and the last state when sshd never answers", async () => {
     const port = await closedPort();
 
-    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "3" });
+    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "1" });
 
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(
-      `wait-for-container.sh: container 118 not ready after 3s; last state: status=running address=127.0.0.1 ` +
+      `wait-for-container.sh: container 118 not ready after 1s; last state: status=running address=127.0.0.1 ` +
         `host_key=present sshd=not answering on port ${port}`,
     );
     expect(r.ms).toBeLessThan(8000);
@@ -696,7 +696,7 @@ describe("wait-for-container.sh", () => {
   test("a port that accepts but never sends a banner is bounded by the timeout too", async () => {
     const port = await listen(null);
 
-    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "3" });
+    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "1" });
 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`sshd=not answering on port ${port}`);
@@ -706,18 +706,18 @@ describe("wait-for-container.sh", () => {
   test("rejects a banner that is not SSH-2.0", async () => {
     const port = await listen("HTTP/1.1 400 Bad Request\r\n");
 
-    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "2" });
+    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "1" });
 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("sshd=unexpected banner 'HTTP/1.1 400 Bad Request'");
   });
 
   test("without a DHCP lease the timeout message says so", async () => {
-    const r = await wait({ TIMEOUT_SECONDS: "2", FAKE_IP_LINE: "" });
+    const r = await wait({ TIMEOUT_SECONDS: "1", FAKE_IP_LINE: "" });
 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      "container 118 not ready after 2s; last state: status=running address=none (no DHCP lease yet?)",
+      "container 118 not ready after 1s; last state: status=running address=none (no DHCP lease yet?)",
     );
   });
 
@@ -728,7 +728,7 @@ describe("wait-for-container.sh", () => {
   ])("does not accept a host key that is %s", async (_what, key, state) => {
     const port = await listen("SSH-2.0-OpenSSH_9.2p1 Debian\r\n");
 
-    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "2", FAKE_HOST_KEY: key });
+    const r = await wait({ SSH_PORT: String(port), TIMEOUT_SECONDS: "1", FAKE_HOST_KEY: key });
 
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");

@@ -1,4 +1,5 @@
 /** templates/write-agent-files.sh, run as root against temp directories: owners, modes, idempotency, restarts. */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AgentFile, encodeAgentFilesPayload } from "../../components/lib/agentFiles";
@@ -131,6 +132,29 @@ describe("write-agent-files.sh", () => {
       .flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d) : []))
       .filter((n) => n.startsWith(".hermes-lxc-tmp."));
 
+  /**
+   * Brings this case to an installed host: the state the first run with payload() leaves (no docker calls logged).
+   * The first case that asks runs the script; later ones get a copy of its result (`cp -a` keeps owners, modes and
+   * bytes), which costs one process instead of a full run of the script.
+   */
+  let installed: string | undefined;
+  function installedHost(): void {
+    if (installed === undefined) {
+      const r = write(payload());
+      expect(r.status).toBe(0);
+      expect(r.lines).toEqual(FIRST_RUN);
+      clearDockerLog();
+      installed = fs.mkdtempSync(path.join(world.root, "installed-"));
+      copyTree(caseDir, installed);
+      return;
+    }
+    copyTree(installed, caseDir);
+  }
+  const copyTree = (from: string, to: string) => {
+    const r = spawnSync("cp", ["-a", "--", `${from}/.`, to], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`cp -a ${from} ${to}: ${r.stderr}`);
+  };
+
   const FIRST_RUN = [
     "changed .env",
     "changed SOUL.md",
@@ -199,7 +223,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("second run with the same payload changes nothing (same inodes) and does not restart", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     const inodes = [".env", "config.yaml", "auth.json", "workspace/USER.md", ".managed"].map(
       (f) => fs.statSync(inAgent(f)).ino,
     );
@@ -219,7 +243,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("merges config.yaml with the file on disk: declared keys win, agent keys and servers stay, lists are replaced", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     const onDisk = pyYamlFile(inAgent("config.yaml")) as Record<string, any>;
     onDisk.model.default = "changed-by-agent";
     onDisk.skills = { disabled: ["noisy-skill"] };
@@ -251,7 +275,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("an invalid config.yaml on disk is backed up (owner-only) and replaced by the declared config", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     fs.writeFileSync(inAgent("config.yaml"), "- this is\n- a list\n");
     const r = write(payload());
     expect(r.status).toBe(0);
@@ -263,7 +287,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("a changed .env is rewritten alone and restarts the container exactly once", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     clearDockerLog();
     const r = write(
       payload({
@@ -280,7 +304,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("keeps the API_SERVER_KEY hermes appended at boot when the stack declares none: no rewrite, no restart", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     // What hermes' entrypoint does on first boot when .env has no key.
     fs.appendFileSync(inAgent(".env"), "API_SERVER_KEY=SECRET-hermes-generated-0123456789abcdef\n");
     const before = fs.readFileSync(inAgent(".env"), "utf8");
@@ -299,7 +323,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("a declared API_SERVER_KEY replaces the one hermes generated", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     fs.appendFileSync(inAgent(".env"), "API_SERVER_KEY=SECRET-hermes-generated-0123456789abcdef\n");
     const r = write(payload({ env: [{ name: "API_SERVER_KEY", value: "SECRET-declared-key-0123456789" }] }));
     expect(r.lines[0]).toBe("changed .env");
@@ -309,7 +333,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("auth.json is seeded only when absent; hermes' refreshed copy is kept; policy replace forces it", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     const refreshed = '{"providers":{"nous":{"refresh_token":"SECRET-refresh-rotated-by-hermes"}}}';
     fs.writeFileSync(inAgent("auth.json"), refreshed);
 
@@ -331,7 +355,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("fixes drifted owners and modes of unchanged files and dirs without restarting", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     fs.chownSync(inAgent(".env"), 0, 0);
     fs.chmodSync(inAgent(".env"), 0o644);
     fs.chmodSync(inAgent("auth.json"), 0o666);
@@ -436,7 +460,7 @@ describe("write-agent-files.sh", () => {
     });
 
     it("no end line, on an installed host: every file keeps its bytes", () => {
-      expect(write(payload()).status).toBe(0);
+      installedHost();
       const before = [".env", "config.yaml", "SOUL.md", "workspace/USER.md"].map((f) =>
         fs.readFileSync(inAgent(f), "utf8"),
       );
@@ -504,7 +528,7 @@ describe("write-agent-files.sh", () => {
     });
 
     it("config.yaml and .env as links to root-only files: the files outside stay untouched", () => {
-      expect(write(payload()).status).toBe(0);
+      installedHost();
       const secretYaml = path.join(outside, "root-secret.yaml");
       const shadow = path.join(outside, "shadow");
       fs.writeFileSync(secretYaml, "stolen: SECRET-outside\n", { mode: 0o600 });
@@ -526,7 +550,7 @@ describe("write-agent-files.sh", () => {
     });
 
     it("auth.json as a link is replaced by the seed, not kept", () => {
-      expect(write(payload()).status).toBe(0);
+      installedHost();
       const target = path.join(outside, "auth-target.json");
       fs.writeFileSync(target, "{}", { mode: 0o600 });
       fs.rmSync(inAgent("auth.json"));
@@ -538,7 +562,7 @@ describe("write-agent-files.sh", () => {
     });
 
     it("workspace as a link to another directory: refused, nothing written there", () => {
-      expect(write(payload()).status).toBe(0);
+      installedHost();
       fs.rmSync(inAgent("workspace"), { recursive: true });
       fs.symlinkSync(outside, inAgent("workspace"));
       const r = write(payload({ user: "changed\n" }));
@@ -550,7 +574,7 @@ describe("write-agent-files.sh", () => {
   });
 
   it("sweeps temp files left by a killed run", () => {
-    expect(write(payload()).status).toBe(0);
+    installedHost();
     fs.writeFileSync(inAgent(".hermes-lxc-tmp.KILLED01"), "SECRET-telegram leftover");
     fs.writeFileSync(inAgent("workspace/.hermes-lxc-tmp.KILLED02"), "x");
     const r = write(payload());
