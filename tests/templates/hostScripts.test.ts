@@ -87,6 +87,10 @@ function statOf(p: string) {
 
 // ---------------------------------------------------------------------------------------------------------------
 describe("prepare-host-dirs.sh", () => {
+  beforeAll(() => {
+    if (process.getuid?.() !== 0)
+      throw new Error("these tests chown to uid 110000 and mount a tmpfs: run them as root");
+  });
   const owner = { OWNER_UID: "110000", OWNER_GID: "110000", DIR_MODE: "0750" };
   const prepare = (owned: string[], parents: string[] = [], umask?: string) =>
     runScript(
