@@ -1,7 +1,7 @@
 /**
- * The world of the agent files template tests (mergeConfig, writeAgentFiles, hermesWrapper, shellHygiene): scripts
- * run as root against temp directories (files really end up owned by uid 10000), with a fake `docker` that records
- * its calls. Payloads come from the real TypeScript encoders.
+ * The world of the agent files template tests (mergeConfig, writeAgentFiles, writeAgentFilesHostile, hermesWrapper,
+ * shellHygiene): scripts run as root against temp directories (files really end up owned by uid 10000), with a fake
+ * `docker` that records its calls. Payloads come from the real TypeScript encoders.
  *
  * Not proven here: the real docker CLI's --format output (the fake answers the formats the scripts use), and the
  * hermes image's reaction to the files (that is the system tier's job).
