@@ -33,7 +33,7 @@ const lxc = (name: string, rootSshKeys: string[]) => ({ lxcs: [{ name, rootSshKe
 describe("clientKeyInfo", () => {
   it.each([
     ["ed25519", ["-t", "ed25519"]],
-    ["rsa", ["-t", "rsa", "-b", "1024"]], // the format is the point; the smallest size ssh-keygen makes,
+    ["rsa", ["-t", "rsa", "-b", "1024"]], // the format is under test: the smallest size ssh-keygen makes
   ])("reads the public half of an unprotected %s key as ssh-keygen writes it", (name, args) => {
     const key = keygen(`plain-${name}`, [...args, "-N", ""]);
     const info = clientKeyInfo(key.text);
