@@ -23,6 +23,7 @@ describe("shell hygiene", () => {
       scripts.map((s) => path.join(TEMPLATES, s)),
       { encoding: "utf8" },
     );
+    if (r.error) throw new Error("shellcheck is missing: apt-get install shellcheck (.ci/run does)");
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
