@@ -85,10 +85,10 @@ function gate(env: Record<string, string> = {}) {
       FAKE_DIR: dir,
       CONTAINER_NAME: "hermes-a",
       PLATFORMS: "telegram",
-      // The shortest wait the gate allows, polled ten times faster than on a deployment: a case that waits out
-      // its timeout costs about a second.
+      // The shortest wait the gate allows, polled eight times faster than on a deployment: a case that waits out
+      // its timeout costs about a second and four readings (each reading starts two python3 processes).
       TIMEOUT_SECONDS: "1",
-      POLL_SECONDS: "0.1",
+      POLL_SECONDS: "0.25",
       ...env,
     },
     encoding: "utf8",
