@@ -34,6 +34,14 @@ export interface MockRun {
 let cachedKey: { path: string; content: string } | undefined;
 let cachedKnownHostsDir: string | undefined;
 
+// The key and known_hosts directories live for one test file (every run in it compares equal), then go.
+afterAll(() => {
+  for (const dir of [cachedKey && path.dirname(cachedKey.path), cachedKnownHostsDir]) {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  cachedKey = cachedKnownHostsDir = undefined;
+});
+
 /** A throwaway client key so that index.ts can read ssh.privateKeyPath; one per process, so runs compare equal. */
 function clientKey(): { path: string; content: string } {
   if (cachedKey) return cachedKey;
