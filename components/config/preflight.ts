@@ -115,9 +115,18 @@ const hostOf = (url: string) => {
  * new stack copied from the example meets, and without this the first symptom would be an SSH or DNS failure.
  */
 export function placeholderProblems(
-  config: Pick<StackConfig, "proxmox" | "lxcs" | "dockerHosts" | "agents">,
+  config: Pick<StackConfig, "proxmox" | "ssh" | "lxcs" | "dockerHosts" | "agents">,
 ): string[] {
   const problems: string[] = [];
+  // The public key the program will log in with: next to ssh.privateKeyPath, else the agent's first. The path goes
+  // into a command meant to be pasted, so only a plain one is quoted back.
+  const keyPath = config.ssh.privateKeyPath;
+  const ownPublicKey =
+    keyPath === undefined
+      ? `"$(ssh-add -L | head -n 1)"`
+      : /^[A-Za-z0-9._/~+-]+$/.test(keyPath)
+        ? `"$(cat ${keyPath}.pub)"`
+        : `"$(cat <ssh.privateKeyPath>.pub)"`;
   const hostKeyAdvice = (keyPath: string, address: string) =>
     `is the example's placeholder, not a real host key (every SSH connection is checked against it). Read the ` +
     `real one on the machine's console, or in an SSH session you already trust: ` +
@@ -164,7 +173,7 @@ export function placeholderProblems(
       problems.push(
         `lxcs.${lxc.name}.rootSshKeys[${i}]: is the example's placeholder. Put your own public key there (the one ` +
           `ssh.privateKeyPath or your ssh-agent holds): pulumi config set --path 'lxcs.${lxc.name}.rootSshKeys[${i}]' ` +
-          `"$(cat ~/.ssh/id_ed25519.pub)"`,
+          ownPublicKey,
       );
     });
   }

@@ -134,6 +134,16 @@ describe("placeholderProblems", () => {
     expect(placeholderProblems(parse(homelabWithSecrets()))).toEqual([]);
   });
 
+  it("names the public key to put in rootSshKeys after ssh.privateKeyPath, or the agent's", () => {
+    const raw = example();
+    raw.ssh.privateKeyPath = "~/.ssh/hermes";
+    const [withFile] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
+    expect(withFile).toMatch(/'lxcs\.hermes\.rootSshKeys\[0\]' "\$\(cat ~\/\.ssh\/hermes\.pub\)"$/);
+    delete raw.ssh.privateKeyPath;
+    const [withAgent] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
+    expect(withAgent).toMatch(/"\$\(ssh-add -L \| head -n 1\)"$/);
+  });
+
   it("refuses placeholders on Docker hosts and LLM endpoints too", () => {
     const raw = example();
     raw.dockerHosts = { box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY } };
