@@ -1,5 +1,7 @@
 /** Unit, program (Pulumi mocks) and template tests. The system tier has its own config in tests/system. */
 module.exports = {
+  // ts-jest transpiles only (tsconfig.json sets isolatedModules, which ts-jest 29 takes as "no type check"): the
+  // type check is `tsc --noEmit` in `npm run lint`, once for the whole project instead of once per test file.
   preset: "ts-jest",
   testEnvironment: "node",
   roots: ["<rootDir>/tests"],

@@ -8,6 +8,7 @@
 #   TIMEOUT_SECONDS   how long to wait (optional, default 180)
 #   API_HEALTH_URL    optional URL probed from INSIDE the container, e.g. http://127.0.0.1:8642/health
 #   LOG_LINES         container log lines shown on failure (optional, default 50)
+#   POLL_SECONDS      pause between readings (optional, default 2; the tests poll faster)
 #
 # What hermes offers and what it does not (read in its source, see tests/system/standin/README.md):
 # - The container's main process is not the gateway: `gateway run` hands the gateway to the image's s6 supervisor
@@ -25,7 +26,6 @@
 set -euo pipefail
 
 readonly SELF=wait-for-gateway.sh
-readonly POLL_SECONDS=2
 readonly STATE_FILE=/opt/data/gateway_state.json
 
 die() {
@@ -37,10 +37,14 @@ TIMEOUT_SECONDS=${TIMEOUT_SECONDS:-180}
 LOG_LINES=${LOG_LINES:-50}
 API_HEALTH_URL=${API_HEALTH_URL:-}
 PLATFORMS=${PLATFORMS:-}
+POLL_SECONDS=${POLL_SECONDS:-2}
 [[ ${CONTAINER_NAME-} =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ ]] || die "CONTAINER_NAME must be a docker container name, got '${CONTAINER_NAME-}'"
 [[ $TIMEOUT_SECONDS =~ ^[1-9][0-9]{0,5}$ ]] || die "TIMEOUT_SECONDS must be a positive integer, got '$TIMEOUT_SECONDS'"
 [[ $LOG_LINES =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "LOG_LINES must be a non-negative integer, got '$LOG_LINES'"
 [[ $PLATFORMS =~ ^[a-z0-9_\ ]*$ ]] || die "PLATFORMS must be space-separated platform names, got '$PLATFORMS'"
+if ! [[ $POLL_SECONDS =~ ^[0-9]{1,4}(\.[0-9]{1,3})?$ ]] || [[ $POLL_SECONDS =~ ^0+(\.0*)?$ ]]; then
+  die "POLL_SECONDS must be a positive number of seconds, got '$POLL_SECONDS'"
+fi
 # It reaches curl as one argv element (no shell in between), so any non-blank characters are safe.
 url_re='^https?://[^[:space:]]+$'
 if [[ -n $API_HEALTH_URL && ! $API_HEALTH_URL =~ $url_re ]]; then

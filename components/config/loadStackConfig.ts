@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expandHome } from "../lib/knownHosts";
 import * as yaml from "js-yaml";
-import { clientKeyProblems, localToolProblems } from "./preflight";
+import { clientKeyProblems, localToolProblems, placeholderProblems } from "./preflight";
 import { EngineConfig, readRawConfig } from "./rawConfig";
 import { ConfigError } from "./errors";
 import { ParsedStackConfig, StackConfig, parseStackConfig } from "./stack";
@@ -86,6 +86,9 @@ function readAndValidate(environment: Environment): LoadedStackConfig {
     },
   });
   for (const warning of parsed.warnings) void pulumi.log.warn(warning);
+  // The example's placeholders first, alone: the other checks would only report their consequences.
+  const placeholders = placeholderProblems(parsed.config);
+  if (placeholders.length > 0) throw new ConfigError(placeholders);
   const key = readSshKey(parsed.config.ssh.privateKeyPath, environment.env);
   const preflight = [
     ...clientKeyProblems(parsed.config, key),

@@ -86,8 +86,11 @@ export function resolveLxc(
 
   if ("url" in lxc.template && !lxc.template.checksum) {
     warnings.push(
-      `${at}.template.checksum is not set: the template download is verified by TLS only. ` +
-        "Read the sha512sum from the node's `pveam` index and set it.",
+      `${at}.template.checksum is not set: the template download is verified by TLS only. On the node, ` +
+        "`pveam update`, then read the sha512sum line of this file's entry in " +
+        "/var/lib/pve-manager/apl-info/download.proxmox.com, and set the URL with it: " +
+        `pulumi config set --path '${at}.template.url' ${lxc.template.url} && ` +
+        `pulumi config set --path '${at}.template.checksum' <sha512sum>`,
     );
   }
   if (lxc.rawConfig.apparmorUnconfined) {

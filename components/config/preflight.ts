@@ -88,3 +88,101 @@ export function localToolProblems(
       "(ssh://). Install OpenSSH's client (Debian: apt-get install openssh-client).",
   ];
 }
+
+/**
+ * The marker in the example stack's placeholder keys (Pulumi.example.yaml). Inside a key's base64 blob it cannot
+ * occur by chance (eleven given characters), so a key carrying it is a placeholder someone forgot to replace.
+ */
+export const PLACEHOLDER_MARKER = "PLACEHOLDER";
+/** The example stack's stand-in for a node's or Docker host's SSH host key. */
+export const PLACEHOLDER_HOST_KEY = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${PLACEHOLDER_MARKER}xREPLACExWITHxTHExNODESxHOSTxKEY`;
+/** The example stack's stand-in for the user's own public key in rootSshKeys. */
+export const PLACEHOLDER_PUBLIC_KEY = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${PLACEHOLDER_MARKER}xPUTxYOURxOWNxPUBLICxKEYxHERExxx you@workstation`;
+
+/** `.invalid` is reserved never to resolve (RFC 2606, RFC 6761): a name in it is a placeholder, never a host. */
+const isPlaceholderHost = (host: string) => /(^|\.)invalid\.?$/i.test(host);
+const isPlaceholderKey = (key: string) => (key.trim().split(/\s+/)[1] ?? "").includes(PLACEHOLDER_MARKER);
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+};
+
+/**
+ * Placeholders of the example stack still in place, each with what to run instead. Checked first: they are what a
+ * new stack copied from the example meets, and without this the first symptom would be an SSH or DNS failure.
+ */
+export function placeholderProblems(
+  config: Pick<StackConfig, "proxmox" | "ssh" | "lxcs" | "dockerHosts" | "agents">,
+): string[] {
+  const problems: string[] = [];
+  // The public key the program will log in with: next to ssh.privateKeyPath, else the agent's first. The path goes
+  // into a command meant to be pasted, so only a plain one is quoted back.
+  const keyPath = config.ssh.privateKeyPath;
+  const ownPublicKey =
+    keyPath === undefined
+      ? `"$(ssh-add -L | head -n 1)"`
+      : /^[A-Za-z0-9._/~+-]+$/.test(keyPath)
+        ? `"$(cat ${keyPath}.pub)"`
+        : `"$(cat <ssh.privateKeyPath>.pub)"`;
+  const hostKeyAdvice = (keyPath: string, address: string) =>
+    `is the example's placeholder, not a real host key (every SSH connection is checked against it). Read the ` +
+    `real one on the machine's console, or in an SSH session you already trust: ` +
+    `cat /etc/ssh/ssh_host_ed25519_key.pub; then: pulumi config set --path '${keyPath}' '<that line>'. ` +
+    `(ssh-keyscan -t ed25519 ${address} prints it over the network: trust it only once its fingerprint matches ` +
+    `what ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints on the console.)`;
+  const addressAdvice = (keyPath: string, what: string) =>
+    `is the example's placeholder (.invalid names never resolve): set ${what}: pulumi config set --path '${keyPath}' <value>`;
+
+  if (config.proxmox) {
+    if (isPlaceholderHost(hostOf(config.proxmox.endpoint))) {
+      problems.push(
+        `proxmox.endpoint: ${config.proxmox.endpoint} ${addressAdvice("proxmox.endpoint", "your node's API URL, https://<node>:8006/")}`,
+      );
+    }
+    for (const [name, node] of Object.entries(config.proxmox.nodes)) {
+      if (isPlaceholderHost(node.address)) {
+        problems.push(
+          `proxmox.nodes.${name}.address: ${node.address} ${addressAdvice(`proxmox.nodes.${name}.address`, "the node's address or DNS name")}`,
+        );
+      }
+      if (isPlaceholderKey(node.hostKey)) {
+        problems.push(
+          `proxmox.nodes.${name}.hostKey: ${hostKeyAdvice(`proxmox.nodes.${name}.hostKey`, node.address)}`,
+        );
+      }
+    }
+  }
+  for (const host of config.dockerHosts) {
+    if (isPlaceholderHost(host.address)) {
+      problems.push(
+        `dockerHosts.${host.name}.address: ${host.address} ${addressAdvice(`dockerHosts.${host.name}.address`, "the host's address or DNS name")}`,
+      );
+    }
+    if (isPlaceholderKey(host.hostKey)) {
+      problems.push(
+        `dockerHosts.${host.name}.hostKey: ${hostKeyAdvice(`dockerHosts.${host.name}.hostKey`, host.address)}`,
+      );
+    }
+  }
+  for (const lxc of config.lxcs) {
+    lxc.rootSshKeys.forEach((key, i) => {
+      if (!isPlaceholderKey(key)) return;
+      problems.push(
+        `lxcs.${lxc.name}.rootSshKeys[${i}]: is the example's placeholder. Put your own public key there (the one ` +
+          `ssh.privateKeyPath or your ssh-agent holds): pulumi config set --path 'lxcs.${lxc.name}.rootSshKeys[${i}]' ` +
+          ownPublicKey,
+      );
+    });
+  }
+  for (const agent of config.agents) {
+    if (agent.llm && isPlaceholderHost(hostOf(agent.llm.baseUrl))) {
+      problems.push(
+        `agents.${agent.name}.llm.baseUrl: ${agent.llm.baseUrl} ${addressAdvice(`agents.${agent.name}.llm.baseUrl`, "your LLM endpoint (any OpenAI-compatible /v1 URL)")}`,
+      );
+    }
+  }
+  return problems;
+}

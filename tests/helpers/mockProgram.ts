@@ -34,6 +34,14 @@ export interface MockRun {
 let cachedKey: { path: string; content: string } | undefined;
 let cachedKnownHostsDir: string | undefined;
 
+// The key and known_hosts directories live for one test file (every run in it compares equal), then go.
+afterAll(() => {
+  for (const dir of [cachedKey && path.dirname(cachedKey.path), cachedKnownHostsDir]) {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  cachedKey = cachedKnownHostsDir = undefined;
+});
+
 /** A throwaway client key so that index.ts can read ssh.privateKeyPath; one per process, so runs compare equal. */
 function clientKey(): { path: string; content: string } {
   if (cachedKey) return cachedKey;
@@ -75,6 +83,34 @@ export function isSecretEnvelope(value: unknown): boolean {
   return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
 }
 
+/** The SDKs the program imports: loaded once per test file, never reset (see keepSdksLoaded). */
+const SDKS = [
+  "@pulumi/pulumi",
+  "@pulumi/pulumi/runtime", // the provider SDKs' utilities require it by this name
+  "@muhlba91/pulumi-proxmoxve",
+  "@pulumi/command",
+  "@pulumi/docker",
+  "zod",
+  "js-yaml",
+];
+let sdksKept = false;
+
+/**
+ * Each run re-executes index.ts and components/ in a fresh module registry, but hands them the SDK modules of the
+ * first run: loading @pulumi/pulumi into a fresh registry costs about half a second (its gRPC and protobuf files),
+ * most of a run. Reusing it changes nothing a run can see: the SDK keeps its state (settings, config, mocks, stack
+ * resource) on the global object, not in its modules, and every run sets all of it again (setAllConfig, setMocks).
+ */
+function keepSdksLoaded(): void {
+  if (sdksKept) return;
+  for (const name of SDKS) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded: unknown = require(name);
+    jest.doMock(name, () => loaded);
+  }
+  sdksKept = true;
+}
+
 /**
  * Loads index.ts in a fresh module registry with `raw` as the stack config (secrets marked secret, as
  * `pulumi config set --secret` would), and returns what it registered.
@@ -83,8 +119,9 @@ export async function runProgram(
   raw: RawStackConfig,
   options: { preview?: boolean; privateKeyPath?: string; resolveOutputs?: boolean } = {},
 ): Promise<MockRun> {
+  keepSdksLoaded();
   jest.resetModules();
-  // A fresh SDK instance after resetModules (require: see the program's require below).
+  // require: see the program's require below.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const key = clientKey();
@@ -143,22 +180,33 @@ export async function runProgram(
     options.preview ?? false,
   );
 
-  // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
-  let program: Record<string, unknown>;
+  // The SDK records a stack trace for every promise it creates (only ever printed for a promise leaked at exit),
+  // and jest source-maps every frame of each: that was most of a run's time. No frames during the run; an error the
+  // program throws still carries its message, which is what the tests check (the key path).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    program = require("../../index") as Record<string, unknown>;
-  } catch (e) {
-    // What the program registered before it failed (registrations reach the mock monitor asynchronously).
-    await new Promise((r) => setTimeout(r, 100));
-    (e as { registeredResources?: number }).registeredResources = resources.length;
-    throw e;
+    let program: Record<string, unknown>;
+    try {
+      // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      program = require("../../index") as Record<string, unknown>;
+    } catch (e) {
+      // What the program registered before it failed (registrations reach the mock monitor asynchronously).
+      await new Promise((r) => setTimeout(r, 100));
+      (e as { registeredResources?: number }).registeredResources = resources.length;
+      throw e;
+    }
+    const outputs =
+      options.resolveOutputs === false
+        ? {}
+        : ((await resolveDeep(program, pulumi)) as Record<string, unknown>);
+    // Let registrations settle (outputs that stay unknown in a preview are not awaited).
+    await new Promise((r) => setTimeout(r, options.resolveOutputs === false ? 1000 : 50));
+    return { resources, outputs, knownHostsDir, privateKey: key.content };
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
-  const outputs =
-    options.resolveOutputs === false ? {} : ((await resolveDeep(program, pulumi)) as Record<string, unknown>);
-  // Let registrations settle (outputs that stay unknown in a preview are not awaited).
-  await new Promise((r) => setTimeout(r, options.resolveOutputs === false ? 1000 : 50));
-  return { resources, outputs, knownHostsDir, privateKey: key.content };
 }
 
 async function resolveDeep(value: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {

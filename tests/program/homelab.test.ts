@@ -3,7 +3,7 @@
  * container's inputs, the host preparation owner, pinned SSH everywhere, and no secret outside a secret value.
  */
 import * as fs from "node:fs";
-import { CANARY, homelabWithSecrets, twoNodeStack } from "../helpers/stackFile";
+import { CANARY, homelabWithSecrets, loadStackFile, twoNodeStack } from "../helpers/stackFile";
 import {
   CONTAINER_HOST_KEY,
   MockRun,
@@ -412,6 +412,15 @@ describe("bad configuration", () => {
       expect(error?.message).not.toContain("TOKEN");
     },
   );
+
+  it("stops at the example stack's placeholders, naming each with what to run", async () => {
+    const raw = loadStackFile("example") as Mutable;
+    raw.proxmoxPassword = "pw";
+    raw.agentSecrets = { hermes: { llmApiKey: "k", telegramBotToken: "123456:token" } };
+    await expect(runProgram(raw)).rejects.toThrow(
+      /nothing was deployed[\s\S]*proxmox\.nodes\.pve\.hostKey: is the example's placeholder[\s\S]*cat \/etc\/ssh\/ssh_host_ed25519_key\.pub/,
+    );
+  });
 
   it("names ssh.privateKeyPath when the key file cannot be read", async () => {
     await expect(

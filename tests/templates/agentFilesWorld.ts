@@ -1,7 +1,7 @@
 /**
- * The world of the agent files template tests (mergeConfig, writeAgentFiles, hermesWrapper, shellHygiene): scripts
- * run as root against temp directories (files really end up owned by uid 10000), with a fake `docker` that records
- * its calls. Payloads come from the real TypeScript encoders.
+ * The world of the agent files template tests (mergeConfig, writeAgentFiles, writeAgentFilesHostile, hermesWrapper,
+ * shellHygiene): scripts run as root against temp directories (files really end up owned by uid 10000), with a fake
+ * `docker` that records its calls. Payloads come from the real TypeScript encoders.
  *
  * Not proven here: the real docker CLI's --format output (the fake answers the formats the scripts use), and the
  * hermes image's reaction to the files (that is the system tier's job).
@@ -16,6 +16,21 @@ export const readTemplate = (name: string) => fs.readFileSync(path.join(TEMPLATE
 export const MERGE_PY = readTemplate("merge-config.py");
 export const WRITE_SH = readTemplate("write-agent-files.sh");
 export const WRAPPER_SH = readTemplate("hermes-wrapper.sh");
+
+/**
+ * The interpreter the YAML checks and merge-config.py run under: the one the scripts meet on a Debian host
+ * (/usr/bin/python3 with python3-yaml, as .ci/run installs; it starts in half the time of a pyenv build), else the
+ * python3 on PATH resolved once to its real executable (a version manager's shim would start a second interpreter on
+ * every call).
+ */
+export const PYTHON = (() => {
+  const canYaml = (py: string) => spawnSync(py, ["-c", "import yaml"], { stdio: "ignore" }).status === 0;
+  if (canYaml("/usr/bin/python3")) return "/usr/bin/python3";
+  const r = spawnSync("python3", ["-c", "import sys, yaml; print(sys.executable)"], { encoding: "utf8" });
+  if (r.status !== 0 || !r.stdout.trim())
+    throw new Error("python3 with PyYAML is missing: apt-get install python3-yaml (.ci/run does)");
+  return r.stdout.trim();
+})();
 
 export const OWNER = 10000;
 export const AGENT = "test-agent";
@@ -128,7 +143,7 @@ export function runScript(text: string, name: string, env: Record<string, string
 /** Parses a YAML file with PyYAML (what hermes uses) and returns plain data. */
 export function pyYamlFile(file: string): unknown {
   const r = spawnSync(
-    "python3",
+    PYTHON,
     [
       "-c",
       "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
@@ -145,7 +160,7 @@ export function pyYamlFile(file: string): unknown {
 /** Dumps data as YAML with PyYAML (to stage "hand-edited" files on disk). */
 export function pyYamlDump(data: unknown): string {
   const r = spawnSync(
-    "python3",
+    PYTHON,
     ["-c", "import json,sys,yaml; sys.stdout.write(yaml.safe_dump(json.load(sys.stdin)))"],
     {
       input: JSON.stringify(data),

@@ -3,7 +3,17 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { toYaml } from "../../components/lib/hermesConfig";
-import { MERGE_PY, OWNER, TEMPLATES, meta, pyYamlDump, pyYamlFile, useWorld, world } from "./agentFilesWorld";
+import {
+  MERGE_PY,
+  OWNER,
+  PYTHON,
+  TEMPLATES,
+  meta,
+  pyYamlDump,
+  pyYamlFile,
+  useWorld,
+  world,
+} from "./agentFilesWorld";
 
 useWorld();
 
@@ -21,7 +31,7 @@ describe("merge-config.py", () => {
     fs.writeFileSync(d, typeof declared === "string" ? declared : toYaml(declared));
     if (existing !== null) fs.writeFileSync(e, existing);
     const args = viaDashC ? ["-c", MERGE_PY, d, e, o] : [path.join(TEMPLATES, "merge-config.py"), d, e, o];
-    const r = spawnSync("python3", args, { encoding: "utf8" });
+    const r = spawnSync(PYTHON, args, { encoding: "utf8" });
     const text = fs.existsSync(o) ? fs.readFileSync(o, "utf8") : "";
     return { status: r.status, stderr: r.stderr, text, data: text ? pyYamlFile(o) : undefined, dir };
   }

@@ -1,4 +1,4 @@
-/** Shell hygiene of the gateway scripts in templates/: shellcheck, shebang, strict mode. */
+/** Shell hygiene of every script in templates/: shellcheck, shebang, strict mode. */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { MERGE_PY, TEMPLATES, readTemplate, useWorld } from "./agentFilesWorld";
@@ -7,18 +7,23 @@ useWorld();
 
 describe("shell hygiene", () => {
   const scripts = [
+    "prepare-host-dirs.sh",
+    "apply-raw-lxc-config.sh",
+    "wait-for-container.sh",
+    "install-docker.sh",
     "write-agent-files.sh",
     "hermes-wrapper.sh",
     "wait-for-gateway.sh",
     "migrate-agent-config.sh",
   ];
 
-  it("shellcheck passes on the gateway scripts", () => {
+  it("shellcheck passes on the node, Docker and gateway scripts", () => {
     const r = spawnSync(
       "shellcheck",
       scripts.map((s) => path.join(TEMPLATES, s)),
       { encoding: "utf8" },
     );
+    if (r.error) throw new Error("shellcheck is missing: apt-get install shellcheck (.ci/run does)");
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });

@@ -82,6 +82,12 @@ describe("the example stack", () => {
       /platforms\.telegram has no allow-list.*agents\.hermes\.pairing\.telegram/,
     );
     expect(warnings.join("\n")).toMatch(/template\.checksum is not set/);
+    // ... with both keys to set: a checksum alone, without the URL, is not a template the schema accepts.
+    expect(warnings.join("\n")).toContain(
+      "pulumi config set --path 'lxcs.hermes.template.url' https://download.proxmox.com/images/system/" +
+        "debian-12-standard_12.12-1_amd64.tar.zst && pulumi config set --path 'lxcs.hermes.template.checksum' " +
+        "<sha512sum>",
+    );
   });
 
   it("keeps secrets out of the config model", () => {

@@ -21,6 +21,7 @@ describe("known_hosts for the Docker provider", () => {
     expect(fs.readFileSync(file, "utf8")).toBe(`${alias} ${other}\n`);
     // ssh itself accepts the file format: look the alias up the way the client will.
     expect(execFileSync("ssh-keygen", ["-F", alias, "-f", file], { encoding: "utf8" })).toContain(other);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
   it("never disables host key checking", () => {
     const opts = dockerSshOptions("/k/alias", "alias", "/keys/id").join(" ");

@@ -3,7 +3,17 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { clientKeyInfo, clientKeyProblems, localToolProblems } from "../../components/config/preflight";
+import {
+  PLACEHOLDER_HOST_KEY,
+  PLACEHOLDER_PUBLIC_KEY,
+  clientKeyInfo,
+  clientKeyProblems,
+  localToolProblems,
+  placeholderProblems,
+} from "../../components/config/preflight";
+import { parseStackConfig, RawStackConfig } from "../../components/config/stack";
+import { homelabWithSecrets, loadStackFile, readProjectFile } from "../helpers/stackFile";
+import { KEY } from "../helpers/sampleKey";
 
 let dir: string;
 const keygen = (name: string, args: string[]) => {
@@ -23,7 +33,7 @@ const lxc = (name: string, rootSshKeys: string[]) => ({ lxcs: [{ name, rootSshKe
 describe("clientKeyInfo", () => {
   it.each([
     ["ed25519", ["-t", "ed25519"]],
-    ["rsa", ["-t", "rsa", "-b", "2048"]],
+    ["rsa", ["-t", "rsa", "-b", "1024"]], // the format is under test: the smallest size ssh-keygen makes
   ])("reads the public half of an unprotected %s key as ssh-keygen writes it", (name, args) => {
     const key = keygen(`plain-${name}`, [...args, "-N", ""]);
     const info = clientKeyInfo(key.text);
@@ -76,5 +86,75 @@ describe("localToolProblems", () => {
     expect(localToolProblems(some, () => false)).toEqual([
       expect.stringMatching(/^ssh: no `ssh` client .*openssh-client/),
     ]);
+  });
+});
+
+describe("placeholderProblems", () => {
+  const parse = (raw: RawStackConfig) => parseStackConfig(raw, { readFile: readProjectFile }).config;
+  const example = () => {
+    const raw = loadStackFile("example");
+    raw.agentSecrets = { hermes: { llmApiKey: "k", telegramBotToken: "123456:token" } };
+    raw.proxmoxPassword = "pw";
+    return raw as any;
+  };
+
+  it("Pulumi.example.yaml parses, and each of its placeholders is refused with what to run instead", () => {
+    const problems = placeholderProblems(parse(example()));
+    expect(problems.map((p) => p.slice(0, p.indexOf(":")))).toEqual([
+      "proxmox.endpoint",
+      "proxmox.nodes.pve.address",
+      "proxmox.nodes.pve.hostKey",
+      "lxcs.hermes.rootSshKeys[0]",
+    ]);
+    const [endpoint, address, hostKey, rootKey] = problems;
+    expect(endpoint).toContain("pulumi config set --path 'proxmox.endpoint' <value>");
+    expect(address).toContain(".invalid names never resolve");
+    expect(hostKey).toContain("cat /etc/ssh/ssh_host_ed25519_key.pub");
+    expect(hostKey).toContain("pulumi config set --path 'proxmox.nodes.pve.hostKey' '<that line>'");
+    expect(hostKey).toContain("ssh-keyscan -t ed25519 pve.example.invalid");
+    expect(rootKey).toContain(
+      `pulumi config set --path 'lxcs.hermes.rootSshKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)"`,
+    );
+    // The example carries exactly the placeholders the program knows.
+    const text = readProjectFile("Pulumi.example.yaml");
+    expect(text).toContain(PLACEHOLDER_HOST_KEY);
+    expect(text).toContain(PLACEHOLDER_PUBLIC_KEY);
+  });
+
+  it("accepts the example once each placeholder is replaced", () => {
+    const raw = example();
+    raw.proxmox.endpoint = "https://pve.lan:8006/";
+    raw.proxmox.nodes.pve.address = "pve.lan";
+    raw.proxmox.nodes.pve.hostKey = KEY;
+    raw.lxcs.hermes.rootSshKeys = [KEY];
+    expect(placeholderProblems(parse(raw))).toEqual([]);
+  });
+
+  it("accepts the homelab stack (real-looking values are not second-guessed)", () => {
+    expect(placeholderProblems(parse(homelabWithSecrets()))).toEqual([]);
+  });
+
+  it("names the public key to put in rootSshKeys after ssh.privateKeyPath, or the agent's", () => {
+    const raw = example();
+    raw.ssh.privateKeyPath = "~/.ssh/hermes";
+    const [withFile] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
+    expect(withFile).toMatch(/'lxcs\.hermes\.rootSshKeys\[0\]' "\$\(cat ~\/\.ssh\/hermes\.pub\)"$/);
+    delete raw.ssh.privateKeyPath;
+    const [withAgent] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
+    expect(withAgent).toMatch(/"\$\(ssh-add -L \| head -n 1\)"$/);
+  });
+
+  it("refuses placeholders on Docker hosts and LLM endpoints too", () => {
+    const raw = example();
+    raw.dockerHosts = { box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY } };
+    raw.agents.hermes.llm.baseUrl = "https://llm.example.invalid/v1";
+    const keys = placeholderProblems(parse(raw)).map((p) => p.slice(0, p.indexOf(":")));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        "dockerHosts.box.address",
+        "dockerHosts.box.hostKey",
+        "agents.hermes.llm.baseUrl",
+      ]),
+    );
   });
 });

@@ -36,9 +36,11 @@ describe("SSH keys", () => {
     const key = parseSshPublicKey(`${KEY} root@node`);
     if (typeof key === "string") throw new Error(key);
     expect(key).toMatchObject({ type: "ssh-ed25519", comment: "root@node" });
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fp-")), "k.pub");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fp-"));
+    const file = path.join(dir, "k.pub");
     fs.writeFileSync(file, `${KEY}\n`);
     const sshKeygen = execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(sshKeygen).toContain(sshFingerprint(key));
   });
   it.each([
