@@ -2,26 +2,14 @@
  * The config model's validation table: every rejected case must name the key path and say what is allowed.
  * Cases mutate a copy of the real example stack, so the base case is known-good.
  */
-import { ConfigError } from "../../components/config/errors";
 import { DEFAULT_HERMES_IMAGE } from "../../components/config/hermesImage";
-import { RawStackConfig, parseStackConfig } from "../../components/config/stack";
+import { parseStackConfig } from "../../components/config/stack";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
 import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
+import { problemsOf } from "../helpers/configProblems";
 
 const opts = { readFile: readProjectFile };
 type Mutable = any;
-
-function problemsOf(mutate: (raw: Mutable) => void): string[] {
-  const raw = homelabWithSecrets() as Mutable;
-  mutate(raw);
-  try {
-    parseStackConfig(raw as RawStackConfig, opts);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe("the example stack", () => {
   it("parses with every default filled in", () => {

@@ -4,8 +4,7 @@
  * Plus the pure pieces the components build on: what triggers a pre-change snapshot, the installed commands.
  */
 import { spawnSync } from "node:child_process";
-import { ConfigError } from "../../components/config/errors";
-import { RawStackConfig, parseStackConfig } from "../../components/config/stack";
+import { parseStackConfig } from "../../components/config/stack";
 import { scheduleProblem, snapshotDirectory } from "../../components/config/snapshots";
 import { gatewayContainerSpec } from "../../components/gateway/gatewaySpec";
 import {
@@ -15,21 +14,10 @@ import {
   snapshotInstallEnv,
 } from "../../components/gateway/snapshotScripts";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
+import { problemsOf } from "../helpers/configProblems";
 
 type Mutable = any;
 const opts = { readFile: readProjectFile };
-
-function problemsOf(mutate: (raw: Mutable) => void): string[] {
-  const raw = homelabWithSecrets() as Mutable;
-  mutate(raw);
-  try {
-    parseStackConfig(raw as RawStackConfig, opts);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 const withDockerHost = (raw: Mutable, snapshots: unknown) => {
   raw.dockerHosts = {

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { Findings } from "../errors";
-import { FieldDoc, bool, doc } from "../fields";
+import { FieldDoc, bindAddress, bool, doc, int, strictObject } from "../fields";
 
 /** A platform's block, as parsed: its own fields, plus nothing the program adds. */
 export type PlatformBlock = Record<string, unknown>;
@@ -100,3 +100,20 @@ export const tooShort =
 /** The `allowAllUsers` switch every platform with senders has: off by default, warned about when on. */
 export const allowAllUsers = (who = "Anyone may talk to the bot") =>
   bool.default(false).meta(doc("bool", "`false`", `${who} (warned).`));
+
+/** The optional `publish` block of a platform that listens in the container: nothing is published unless asked. */
+export const publishBlock = (containerPort: number, what: string) =>
+  strictObject({
+    port: int(1, 65535).meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
+    bind: bindAddress("0.0.0.0 or 10.1.10.30")
+      .default("0.0.0.0")
+      .meta(doc("IPv4", "`0.0.0.0`", "Address it is published on.")),
+  })
+    .optional()
+    .meta(
+      doc(
+        "`{port, bind}`",
+        "not published",
+        `Publish the ${what} (port ${containerPort} in the container) on the host.`,
+      ),
+    );

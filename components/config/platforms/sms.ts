@@ -6,8 +6,8 @@
  * program binds the container's interface), SMS_ALLOWED_USERS, SMS_ALLOW_ALL_USERS, SMS_HOME_CHANNEL.
  */
 import { z } from "zod";
-import { bindAddress, doc, httpUrl, int, list, listEntry, strictObject } from "../fields";
-import { allowAllUsers, definePlatform, flag, joined, tooShort } from "./platform";
+import { doc, httpUrl, list, listEntry, strictObject } from "../fields";
+import { allowAllUsers, definePlatform, publishBlock, flag, joined, tooShort } from "./platform";
 
 /** The port the SMS webhook listens on inside the container (hermes' default). */
 export const SMS_CONTAINER_PORT = 8080;
@@ -35,16 +35,7 @@ const schema = strictObject({
     .regex(e164, { error: "must be a phone number in E.164 form" })
     .optional()
     .meta(doc("E.164 number", "none", "`SMS_HOME_CHANNEL`: where proactive messages (cron) go.")),
-  publish: strictObject({
-    port: int(1, 65535).meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
-    bind: bindAddress("0.0.0.0 or 10.1.10.30")
-      .default("0.0.0.0")
-      .meta(doc("IPv4", "`0.0.0.0`", "Address it is published on.")),
-  })
-    .optional()
-    .meta(
-      doc("`{port, bind}`", "not published", "Publish the webhook (port 8080 in the container) on the host."),
-    ),
+  publish: publishBlock(SMS_CONTAINER_PORT, "webhook"),
 });
 
 export const sms = definePlatform({

@@ -6,27 +6,14 @@
  * `publish` asks for it.
  */
 import { z } from "zod";
-import { bindAddress, doc, int, strictObject } from "../fields";
-import { definePlatform } from "./platform";
+import { doc, strictObject } from "../fields";
+import { definePlatform, publishBlock } from "./platform";
 
 /** The port the receiver listens on inside the container (hermes' default; published elsewhere if asked). */
 export const WEBHOOK_CONTAINER_PORT = 8644;
 
 const schema = strictObject({
-  publish: strictObject({
-    port: int(1, 65535).meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
-    bind: bindAddress("0.0.0.0 or 10.1.10.30")
-      .default("0.0.0.0")
-      .meta(doc("IPv4", "`0.0.0.0`", "Address it is published on.")),
-  })
-    .optional()
-    .meta(
-      doc(
-        "`{port, bind}`",
-        "not published",
-        "Publish the receiver (port 8644 in the container) on the host.",
-      ),
-    ),
+  publish: publishBlock(WEBHOOK_CONTAINER_PORT, "receiver"),
 });
 
 export const webhook = definePlatform({
