@@ -7,7 +7,7 @@
  * flag says), and every agent's /opt/data is exactly such a bind mount.
  */
 import { z } from "zod";
-import { absolutePathProblem, isSameOrInside } from "../lib/validators";
+import { OS_TREES, absolutePathProblem, isSameOrInside } from "../lib/validators";
 import { checked, doc, int, strictObject } from "./fields";
 
 /** Where snapshots go by default: the node's (or host's) local disk, outside every bind mount, root only. */
@@ -15,19 +15,8 @@ export const DEFAULT_SNAPSHOT_PARENT = "/var/lib/hermes-lxc-snapshots";
 
 /** Trees that belong to the OS, to Proxmox or to Docker: snapshots must not be written there. */
 const FORBIDDEN_SNAPSHOT_TREES = [
-  "/bin",
-  "/boot",
-  "/dev",
-  "/etc",
-  "/lib",
-  "/lib32",
-  "/lib64",
-  "/proc",
-  "/run",
-  "/sbin",
-  "/sys",
+  ...OS_TREES,
   "/tmp",
-  "/usr",
   "/var/lib/docker",
   "/var/lib/containerd",
   "/var/lib/lxc",

@@ -9,8 +9,8 @@ import * as net from "node:net";
  * and the paths also travel through shell commands, so anything outside this set is rejected, not escaped. */
 const PATH_CHARS = /^[A-Za-z0-9._@+/-]+$/;
 
-/** Host paths whose subtree must never be handed to the gateway's uid: chowning these breaks the node. */
-const FORBIDDEN_HOST_TREES = [
+/** The operating system's own trees on any Debian host: nothing of this program's may live inside them. */
+export const OS_TREES = [
   "/bin",
   "/boot",
   "/dev",
@@ -19,11 +19,16 @@ const FORBIDDEN_HOST_TREES = [
   "/lib32",
   "/lib64",
   "/proc",
-  "/root",
   "/run",
   "/sbin",
   "/sys",
   "/usr",
+];
+
+/** Host paths whose subtree must never be handed to the gateway's uid: chowning these breaks the node. */
+const FORBIDDEN_HOST_TREES = [
+  ...OS_TREES,
+  "/root",
   "/var/lib/docker",
   "/var/lib/lxc",
   "/var/lib/vz",
