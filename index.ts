@@ -11,7 +11,7 @@ import { loadStackConfig } from "./components/config/loadStackConfig";
 import { DockerEngine } from "./components/dockerEngine";
 import { HermesGateway } from "./components/hermesGateway";
 import { HermesLxc } from "./components/hermesLxc";
-import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./components/lib/knownHosts";
+import { hostKeyAlias, pinnedSshOptions } from "./components/lib/knownHosts";
 import { snapshotDirectory } from "./components/config/snapshots";
 import { snapshotId } from "./components/gateway/snapshotScripts";
 import { apiServerUrl, dashboardTunnel } from "./components/gateway/agentOutputs";
@@ -75,9 +75,9 @@ const gateways = config.agents.map((agent) => {
   // they survive its replacement), the Docker host otherwise.
   const scope = lxc ?? config.dockerHosts.find((h) => h.name === agent.target.name)!;
   const snapshotTarget = lxc ? lxcs.get(lxc.name)!.nodeTarget : engine.target;
-  const snapshotSsh = lxc
-    ? nodeSshCommand(lxc.nodeHostKey, lxc.node, lxc.nodeAddress, lxc.nodeSshPort)
-    : sshCommand;
+  const snapshotSsh = lxc ? lxcs.get(lxc.name)!.nodeSshCommand : sshCommand;
+  // The agent's /opt/data where it really lives: on the Proxmox node (the LXC's state mount), or the Docker host.
+  const hostDataPath = lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir;
   return new HermesGateway(agent.name, {
     agent,
     secrets: secrets.agents[agent.name] ?? { env: {} },
@@ -86,8 +86,7 @@ const gateways = config.agents.map((agent) => {
     dockerProvider: engine.provider,
     log: engine.log,
     hostReady: [engine.ready],
-    // Where the agent's /opt/data sits on the Proxmox node (the LXC's state mount), for the outputs.
-    hostDataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
+    hostDataPath,
     sshCommand,
     snapshots: {
       target: snapshotTarget,
@@ -96,7 +95,7 @@ const gateways = config.agents.map((agent) => {
       placement: {
         id: snapshotId(scope.name, agent.name),
         agent: agent.name,
-        dataPath: lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir,
+        dataPath: hostDataPath,
         directory: snapshotDirectory(scope.name, scope.snapshots),
         containerName: agent.containerName,
         vmId: lxc?.vmId,
@@ -105,15 +104,6 @@ const gateways = config.agents.map((agent) => {
     },
   });
 });
-
-/** `ssh ... root@<node>` with the node's pinned key (written next to the others), for the snapshot commands. */
-function nodeSshCommand(hostKey: string, node: string, address: string, port: number): pulumi.Output<string> {
-  const alias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${node}`);
-  return pulumi
-    .output(hostKey)
-    .apply((key) => writeKnownHostsFile(config.ssh.knownHostsDir, alias, key))
-    .apply(() => `${pinnedSshOptions(config.ssh.knownHostsDir, alias, port)} root@${address}`);
-}
 
 /** Per LXC: id, node, address, ssh command, host key fingerprint and the mount table. */
 export const containers = Object.fromEntries(

@@ -15,7 +15,7 @@ import {
   snapshotUninstallCommand,
 } from "./gateway/snapshotScripts";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
-import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
+import { SshAuth, SshTarget, pasteable, sshConnection } from "./sshTarget";
 
 /** Inputs of an AgentSnapshots. */
 export interface AgentSnapshotsArgs {
@@ -67,8 +67,7 @@ export class AgentSnapshots extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const onMachine = (cmd: string) =>
-      args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${cmd}` : pulumi.output(cmd);
+    const onMachine = (cmd: string) => pasteable(args.sshCommand, cmd);
     this.directory = `${p.directory}/${p.agent}`;
     this.restoreLatestCommand = onMachine(restoreCommand(p, "latest"));
     this.listCommand = onMachine(restoreCommand(p, "list"));

@@ -26,7 +26,7 @@ import { gatewayContainerSpec } from "./gateway/gatewaySpec";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { preChangeSnapshotCommand, pruneImagesEnv, recreateDigest } from "./gateway/snapshotScripts";
 import { AgentSnapshots, AgentSnapshotsArgs } from "./agentSnapshots";
-import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
+import { SshAuth, SshTarget, pasteable, sshConnection } from "./sshTarget";
 
 /** Inputs of a HermesGateway. */
 export interface HermesGatewayArgs {
@@ -228,8 +228,7 @@ export class HermesGateway extends pulumi.ComponentResource {
     this.dataDir = agent.dataDir;
     this.hostDataPath = args.hostDataPath ?? agent.dataDir;
     this.shellCommand = args.sshCommand;
-    const onHost = (cmd: string) =>
-      args.sshCommand ? pulumi.interpolate`${args.sshCommand} ${cmd}` : pulumi.output(cmd);
+    const onHost = (cmd: string) => pasteable(args.sshCommand, cmd);
     this.logsCommand = onHost(`docker logs --tail 100 -f ${agent.containerName}`);
     // hermes answers strangers with a pairing code; this approves one (the `hermes` wrapper on the Docker host runs
     // the CLI inside this agent's container as the hermes user).

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { LxcConfig } from "./config/model";
 import { DockerEngine } from "./dockerEngine";
 import { hostOwnerForGateway } from "./lib/idmap";
-import { hostKeyAlias, pinnedSshOptions } from "./lib/knownHosts";
+import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./lib/knownHosts";
 import { parseReadiness } from "./lib/readiness";
 import { readTemplate, renderRemoteCommand } from "./lib/remoteScript";
 import { SshAuth, SshTarget, sshConnection } from "./sshTarget";
@@ -72,6 +72,8 @@ export class HermesLxc extends pulumi.ComponentResource {
   public readonly docker: DockerEngine;
   /** The Proxmox node over SSH (pinned key): where the agents' data, and their snapshots, live. */
   public readonly nodeTarget: SshTarget;
+  /** `ssh ... root@<node>` with the node's pinned key (its known_hosts file written next to the others). */
+  public readonly nodeSshCommand: pulumi.Output<string>;
 
   constructor(name: string, args: HermesLxcArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hermes-lxc:index:HermesLxc", name, {}, opts);
@@ -87,6 +89,13 @@ export class HermesLxc extends pulumi.ComponentResource {
     };
     const nodeConnection = sshConnection(nodeTarget, args.auth);
     this.nodeTarget = nodeTarget;
+    const nodeAlias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${lxc.node}`);
+    this.nodeSshCommand = pulumi
+      .output(lxc.nodeHostKey)
+      .apply((key) => writeKnownHostsFile(args.knownHostsDir, nodeAlias, key))
+      .apply(
+        () => `${pinnedSshOptions(args.knownHostsDir, nodeAlias, lxc.nodeSshPort)} root@${lxc.nodeAddress}`,
+      );
 
     // Template: download once and keep it (overwrite: false), or use one that is already on the node.
     let templateFileId: pulumi.Input<string>;

@@ -41,3 +41,8 @@ export function sshConnection(target: SshTarget, auth: SshAuth): command.types.i
     perDialTimeout: 15,
   };
 }
+
+/** A command line for the user to paste: `<ssh ...> <cmd>` when the ssh command is known, else the bare command. */
+export function pasteable(sshCommand: pulumi.Input<string> | undefined, cmd: string): pulumi.Output<string> {
+  return sshCommand ? pulumi.interpolate`${sshCommand} ${cmd}` : pulumi.output(cmd);
+}

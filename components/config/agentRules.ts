@@ -61,7 +61,7 @@ export function resolveAgent(
   }
 
   const workspaceMounts = resolveWorkspaceMounts(at, agent, target, lxcMounts, problems);
-  const platforms = checkPlatforms(at, secretsAt, agent, secrets, findings);
+  const platforms = checkPlatforms(name, agent, secrets, findings);
   checkSecrets(at, secretsAt, agent, secrets, findings);
 
   // .env names: the program owns the platform and container variables; one name, one source.
@@ -171,12 +171,13 @@ function resolveWorkspaceMounts(
 
 /** Each enabled platform's required secrets, formats and own rules; an open or unlisted bot is warned about. */
 function checkPlatforms(
-  at: string,
-  secretsAt: string,
+  name: string,
   agent: ParsedAgent,
   secrets: AgentSecretValues,
   findings: Findings,
 ): Record<string, Record<string, unknown>> {
+  const at = `agents.${name}`;
+  const secretsAt = `agentSecrets.${name}`;
   const enabled: Record<string, Record<string, unknown>> = {};
   const plain: Record<string, string | undefined> = {};
   for (const platform of PLATFORMS)
@@ -215,7 +216,7 @@ function checkPlatforms(
     } else if (access && !access.allowListed) {
       findings.warnings.push(
         `${blockAt} has no allow-list: hermes ignores everyone until a user is paired. Message the bot, then approve ` +
-          `the code it gives you with the command in the stack output agents.${at.slice("agents.".length)}.pairing.` +
+          `the code it gives you with the command in the stack output agents.${name}.pairing.` +
           `${platform.hermesName}: pulumi stack output agents`,
       );
     }

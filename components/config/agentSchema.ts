@@ -16,6 +16,7 @@ import {
   int,
   line,
   list,
+  port,
   strictObject,
   text,
 } from "./fields";
@@ -207,7 +208,7 @@ export const agentSchema = strictObject({
     enabled: bool
       .default(false)
       .meta(doc("bool", "`false`", "OpenAI-compatible API (8642); needs `apiServerKey`.")),
-    port: int(1, 65535)
+    port: port()
       .default(8642)
       .meta(doc("1-65535", "`8642`", "Published port on the Docker host.")),
     bind: bindAddress("0.0.0.0 or 127.0.0.1")
@@ -216,7 +217,7 @@ export const agentSchema = strictObject({
   }).prefault({}),
   dashboard: strictObject({
     enabled: bool.default(false).meta(doc("bool", "`false`", "Web dashboard (9119); needs basic auth.")),
-    port: int(1, 65535)
+    port: port()
       .default(9119)
       .meta(doc("1-65535", "`9119`", "Published port on the Docker host.")),
     bind: bindAddress("127.0.0.1")

@@ -3,14 +3,14 @@ import { z } from "zod";
 import { hostPathProblem } from "../lib/validators";
 import { dockerSchema } from "./docker";
 import { snapshotsSchema } from "./snapshots";
-import { checked, doc, hostAddress, int, sshPublicKey, strictObject } from "./fields";
+import { checked, doc, hostAddress, port, sshPublicKey, strictObject } from "./fields";
 import { gatewayIdsSchema } from "./lxc";
 
 export const dockerHostSchema = strictObject({
   address: hostAddress.meta(
     doc("IPv4 or DNS name", "required", "An existing Docker host (not an LXC of this stack)."),
   ),
-  port: int(1, 65535)
+  port: port()
     .default(22)
     .meta(doc("1-65535", "`22`", "Its sshd port.")),
   user: z

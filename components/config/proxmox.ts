@@ -2,11 +2,11 @@
 import { z } from "zod";
 import { NODE_NAME } from "../lib/validators";
 import { Findings } from "./errors";
-import { bool, doc, hostAddress, int, line, sshPublicKey, str, strictObject } from "./fields";
+import { bool, doc, hostAddress, line, port, sshPublicKey, str, strictObject } from "./fields";
 
 const nodeSchema = strictObject({
   address: hostAddress.meta(doc("IPv4 or DNS name", "required", "Where SSH reaches the node.")),
-  sshPort: int(1, 65535)
+  sshPort: port()
     .default(22)
     .meta(doc("1-65535", "`22`", "sshd port of the node.")),
   hostKey: sshPublicKey.meta(

@@ -222,14 +222,16 @@ function checkPublishedPorts(
   machine: (agent: AgentConfig) => string,
   problems: string[],
 ): void {
-  const taken = new Map<string, Array<{ port: number; bind: string; where: string }>>();
-  const claim = (host: string, port: number, bind: string, where: string) => {
+  type Listener = { port: number; bind: string; where: string; sshd?: boolean };
+  const taken = new Map<string, Listener[]>();
+  const claim = (host: string, listener: Listener) => {
+    const { port, bind, where } = listener;
     const onHost = taken.get(host) ?? [];
     const clash = onHost.find(
       (t) => t.port === port && (t.bind === bind || t.bind === "0.0.0.0" || bind === "0.0.0.0"),
     );
     if (clash) problems.push(`${where}: port ${port} is already taken on that machine by ${clash.where}`);
-    else onHost.push({ port, bind, where });
+    else onHost.push(listener);
     taken.set(host, onHost);
   };
   const sshd = (agent: AgentConfig) =>
@@ -243,10 +245,10 @@ function checkPublishedPorts(
     const host = machine(agent);
     const { port, where } = sshd(agent);
     // One sshd per machine: entries naming the same machine reach the same daemon.
-    if (!(taken.get(host) ?? []).some((t) => t.port === port && t.where.startsWith("the sshd")))
-      claim(host, port, "0.0.0.0", where);
+    if (!(taken.get(host) ?? []).some((t) => t.sshd && t.port === port))
+      claim(host, { port, bind: "0.0.0.0", where, sshd: true });
     for (const p of agent.ports) {
-      claim(host, p.hostPort, p.bind, `agents.${agent.name}.${p.what}.port`);
+      claim(host, { port: p.hostPort, bind: p.bind, where: `agents.${agent.name}.${p.what}.port` });
     }
   }
 }

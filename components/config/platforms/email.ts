@@ -4,7 +4,7 @@
  * EMAIL_SMTP_PORT, EMAIL_ALLOWED_USERS, EMAIL_ALLOW_ALL_USERS, EMAIL_POLL_INTERVAL, EMAIL_HOME_ADDRESS.
  */
 import { z } from "zod";
-import { doc, hostAddress, int, list, listEntry, strictObject } from "../fields";
+import { doc, hostAddress, int, list, listEntry, port, strictObject } from "../fields";
 import { allowAllUsers, definePlatform, flag, joined, text } from "./platform";
 
 const address = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
@@ -16,11 +16,11 @@ const schema = strictObject({
     .regex(address, { error: addressError })
     .meta(doc("email address", "required with email", "`EMAIL_ADDRESS`: the agent's mailbox.")),
   imapHost: hostAddress.meta(doc("host name or IPv4", "required with email", "`EMAIL_IMAP_HOST`.")),
-  imapPort: int(1, 65535)
+  imapPort: port()
     .optional()
     .meta(doc("1-65535", "hermes'", "`EMAIL_IMAP_PORT`.")),
   smtpHost: hostAddress.meta(doc("host name or IPv4", "required with email", "`EMAIL_SMTP_HOST`.")),
-  smtpPort: int(1, 65535)
+  smtpPort: port()
     .optional()
     .meta(doc("1-65535", "hermes'", "`EMAIL_SMTP_PORT`.")),
   allowedUsers: list(listEntry(address, "an email address such as alice@example.org"))

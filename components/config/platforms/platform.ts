@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { Findings } from "../errors";
-import { FieldDoc, bindAddress, bool, doc, int, strictObject } from "../fields";
+import { FieldDoc, bindAddress, bool, doc, port, strictObject } from "../fields";
 
 /** A platform's block, as parsed: its own fields, plus nothing the program adds. */
 export type PlatformBlock = Record<string, unknown>;
@@ -104,7 +104,7 @@ export const allowAllUsers = (who = "Anyone may talk to the bot") =>
 /** The optional `publish` block of a platform that listens in the container: nothing is published unless asked. */
 export const publishBlock = (containerPort: number, what: string) =>
   strictObject({
-    port: int(1, 65535).meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
+    port: port().meta(doc("1-65535", "required with publish", "Port published on the Docker host.")),
     bind: bindAddress("0.0.0.0 or 10.1.10.30")
       .default("0.0.0.0")
       .meta(doc("IPv4", "`0.0.0.0`", "Address it is published on.")),
