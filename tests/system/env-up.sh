@@ -59,9 +59,10 @@ chmod 0755 "$SYSTEST_CT_DIR"
 chown "$SYSTEST_ID_BASE:$SYSTEST_ID_BASE" "$rootfs"
 # As `pct create` does for an unprivileged CT: tar runs as the CT's root inside the mapped user namespace, so every
 # file gets host id 100000+n and tar restores modes after chown (setuid/setgid bits survive, which a chown -R
-# afterwards would clear).
+# afterwards would clear). The tarball is opened here, as host root, and read on stdin: the checkout may sit in a
+# directory the mapped root cannot enter (a `mktemp -d` clone is 0700).
 lxc-usernsexec -m "u:0:$SYSTEST_ID_BASE:$SYSTEST_ID_COUNT" -m "g:0:$SYSTEST_ID_BASE:$SYSTEST_ID_COUNT" -- \
-  tar --numeric-owner -xpf "$tarball" -C "$rootfs"
+  tar --numeric-owner -xpf - -C "$rootfs" <"$tarball"
 su_stat=$(stat -c '%u:%g %a' "$rootfs/usr/bin/su")
 [[ $su_stat == "$SYSTEST_ID_BASE:$SYSTEST_ID_BASE 4755" ]] || die "rootfs shift went wrong: usr/bin/su is $su_stat"
 
