@@ -9,6 +9,7 @@ import { Findings, checkUnique } from "./errors";
 import { imagePin } from "./hermesImage";
 import type { LxcConfig, LxcMountConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
+import { accessEnvProblem } from "./platforms/access";
 
 /** How document files are read (relative to the project directory). */
 export interface ParseOptions {
@@ -71,13 +72,18 @@ export function resolveAgent(
     if (other) problems.push(`${where}: ${envName} is also set by ${other}`);
     else envSources.set(envName, where);
   };
+  // Who may talk to the agent is decided by the typed platform blocks alone (platforms/access.ts).
   for (const key of Object.keys(agent.environment)) {
-    if (RESERVED_ENV.has(key))
+    const access = accessEnvProblem(key, name, PLATFORMS);
+    if (access) problems.push(`${at}.environment.${key}: is managed by the program; it ${access}`);
+    else if (RESERVED_ENV.has(key))
       problems.push(`${at}.environment.${key}: is managed by the program; use the typed setting instead`);
     claim(key, `${at}.environment.${key}`);
   }
   for (const key of Object.keys(secrets.env)) {
-    if (RESERVED_ENV.has(key))
+    const access = accessEnvProblem(key, name, PLATFORMS);
+    if (access) problems.push(`${secretsAt}.env.${key}: is managed by the program; it ${access}`);
+    else if (RESERVED_ENV.has(key))
       problems.push(`${secretsAt}.env.${key}: is managed by the program; use the typed secret instead`);
     claim(key, `${secretsAt}.env.${key}`);
   }

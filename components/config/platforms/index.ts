@@ -4,6 +4,22 @@
  * each renders is what hermes reads.
  */
 import { discord } from "./discord";
+import { whatsappCloud } from "./whatsappCloud";
+import { dingtalk } from "./dingtalk";
+import { feishu } from "./feishu";
+import { wecom } from "./wecom";
+import { wecomCallback } from "./wecomCallback";
+import { weixin } from "./weixin";
+import { bluebubbles } from "./bluebubbles";
+import { qq } from "./qq";
+import { googleChat } from "./googleChat";
+import { line } from "./line";
+import { ntfy } from "./ntfy";
+import { irc } from "./irc";
+import { simplex } from "./simplex";
+import { photon } from "./photon";
+import { buzz } from "./buzz";
+import { teams } from "./teams";
 import { email } from "./email";
 import { homeAssistant } from "./homeAssistant";
 import { matrix } from "./matrix";
@@ -24,8 +40,24 @@ export const PLATFORMS: readonly MessagingPlatform[] = [
   mattermost,
   signal,
   whatsapp,
+  whatsappCloud,
   email,
   sms,
+  bluebubbles,
+  dingtalk,
+  feishu,
+  wecom,
+  wecomCallback,
+  weixin,
+  qq,
+  googleChat,
+  teams,
+  line,
+  ntfy,
+  irc,
+  simplex,
+  photon,
+  buzz,
   homeAssistant,
   webhook,
 ];

@@ -1,0 +1,61 @@
+/**
+ * Who may talk to the agent, decided in one place: the typed platform blocks. hermes reads more variables that widen
+ * who may use the bot, or what a sender may do, than the ones the platform modules write; each of those is refused
+ * here, in `environment` and in `agentSecrets.<a>.env`, with the typed setting to use instead. A platform module's
+ * own allow-list variables are refused the same way, naming its block.
+ *
+ * hermes' list (NousResearch/hermes-agent): gateway/run.py `_is_user_authorized` (the global GATEWAY_ALLOWED_USERS
+ * and GATEWAY_ALLOW_ALL_USERS, `platform_allow_all_map`, `platform_env_map`, `platform_group_chat_env_map`,
+ * `platform_allow_bots_map`), gateway/pairing.py `_PLATFORM_ALLOWLIST_ENV`, gateway/config.py `_apply_env_overrides`
+ * (Weixin's policies and group allow-list) and website/docs/reference/environment-variables.md @00067189 (WhatsApp
+ * Cloud's policies, SMS_INSECURE_NO_SIGNATURE).
+ */
+import type { MessagingPlatform } from "./platform";
+
+const ALLOW_BOTS = "lets other bots past the allow-list; allow the bot's own id in";
+
+/** Variables no platform module writes, with why they are refused and the typed setting to use. */
+export const REFUSED_ACCESS_ENV: Readonly<Record<string, string>> = {
+  GATEWAY_ALLOWED_USERS:
+    "allows these ids on every platform at once; list them per platform in agents.<agent>.platforms.<platform>.allowedUsers",
+  GATEWAY_ALLOW_ALL_USERS:
+    "opens every platform to anyone; set agents.<agent>.platforms.<platform>.allowAllUsers where that is meant",
+  DISCORD_ALLOW_BOTS: `${ALLOW_BOTS} agents.<agent>.platforms.discord.allowedUsers`,
+  FEISHU_ALLOW_BOTS: `${ALLOW_BOTS} agents.<agent>.platforms.feishu.allowedUsers`,
+  TELEGRAM_ALLOW_BOTS: `${ALLOW_BOTS} agents.<agent>.platforms.telegram.allowedUsers`,
+  SLACK_ALLOW_BOTS: `${ALLOW_BOTS} agents.<agent>.platforms.slack.allowedUsers`,
+  WEIXIN_DM_POLICY: "decides who may DM the bot; use agents.<agent>.platforms.weixin",
+  WEIXIN_GROUP_POLICY: "decides which groups the bot answers; use agents.<agent>.platforms.weixin",
+  WEIXIN_GROUP_ALLOWED_USERS: "admits whole groups; use agents.<agent>.platforms.weixin",
+  WHATSAPP_DM_POLICY: "decides who may DM the bot; use agents.<agent>.platforms.whatsapp",
+  WHATSAPP_GROUP_POLICY: "decides which groups the bot answers; use agents.<agent>.platforms.whatsapp",
+  WHATSAPP_CLOUD_DM_POLICY: "decides who may DM the bot; use agents.<agent>.platforms.whatsappCloud",
+  WHATSAPP_CLOUD_GROUP_POLICY:
+    "decides which groups the bot answers; use agents.<agent>.platforms.whatsappCloud",
+  WHATSAPP_CLOUD_ALLOW_FROM:
+    "is a second allow-list; use agents.<agent>.platforms.whatsappCloud.allowedUsers",
+  WHATSAPP_CLOUD_GROUP_ALLOW_FROM: "admits whole groups; use agents.<agent>.platforms.whatsappCloud",
+  SMS_INSECURE_NO_SIGNATURE:
+    "lets anyone forge a sender past the allow-list; Twilio's signatures are checked with agentSecrets.<agent>.twilioAuthToken",
+  // Later releases (gateway/pairing.py _PLATFORM_ALLOWLIST_ENV, _apply_env_overrides): refused before they matter.
+  YUANBAO_ALLOWED_USERS: "belongs to a platform hermes-lxc does not configure (Yuanbao)",
+  YUANBAO_ALLOW_ALL_USERS: "belongs to a platform hermes-lxc does not configure (Yuanbao)",
+};
+
+/** A platform variable that decides who may talk to the agent (allow-lists, allow-all, rooms and channels). */
+const ACCESS_NAME = /_ALLOW(ED)?_|_ALLOW_FROM|_GROUP_ALLOWED/;
+
+/** Why `name` may not be set by hand, naming the typed setting, or undefined when it is not an access variable. */
+export function accessEnvProblem(
+  name: string,
+  agent: string,
+  platforms: readonly MessagingPlatform[],
+): string | undefined {
+  const refused = REFUSED_ACCESS_ENV[name];
+  if (refused) return `decides who may talk to the agent: it ${refused.replaceAll("<agent>", agent)}`;
+  if (!ACCESS_NAME.test(name)) return undefined;
+  const owner = platforms.find((p) => name in p.variables);
+  return owner
+    ? `decides who may talk to the agent: set it with the typed fields of agents.${agent}.platforms.${owner.key}`
+    : undefined;
+}
