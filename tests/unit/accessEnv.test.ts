@@ -80,6 +80,19 @@ const UPSTREAM_ACCESS_VARIABLES: Record<string, string> = {
   BUZZ_ALLOWED_USERS: "platforms.buzz",
   TEAMS_ALLOW_ALL_USERS: "platforms.teams",
   TEAMS_ALLOWED_USERS: "platforms.teams",
+  YUANBAO_ALLOW_ALL_USERS: "platforms.yuanbao",
+  YUANBAO_ALLOWED_USERS: "platforms.yuanbao",
+  YUANBAO_DM_POLICY: "platforms.yuanbao",
+  YUANBAO_DM_ALLOW_FROM: "platforms.yuanbao",
+  YUANBAO_GROUP_POLICY: "platforms.yuanbao",
+  YUANBAO_GROUP_ALLOW_FROM: "platforms.yuanbao",
+  // Who may post to the Graph listener (gateway/config.py _apply_env_overrides, empty = anyone).
+  MSGRAPH_WEBHOOK_ALLOWED_SOURCE_CIDRS: "platforms.msgraphWebhook",
+  // The relay adapter is authorization_is_upstream: _is_user_authorized admits whatever its connector delivers.
+  GATEWAY_RELAY_URL: "platforms.<platform>",
+  // The A2A plugin's allow-all and allow-list (plugins/platforms/a2a, its guide).
+  A2A_ALLOW_ALL_USERS: "platforms.<platform>",
+  A2A_TRUSTED_PEERS: "platforms.<platform>",
   // platform_allow_bots_map: other bots pass the human allow-list.
   DISCORD_ALLOW_BOTS: "platforms.discord.allowedUsers",
   FEISHU_ALLOW_BOTS: "platforms.feishu.allowedUsers",

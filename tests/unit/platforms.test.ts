@@ -228,8 +228,36 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
     ],
     enabledBy: [["QQ_APP_ID"], ["QQ_CLIENT_SECRET"]],
   },
-  // Plugin platforms (plugins/platforms/*): enabled when their registry entry's is_connected sees the variables the
-  // reference marks required.
+  yuanbao: {
+    documented: [
+      "YUANBAO_APP_ID",
+      "YUANBAO_APP_SECRET",
+      "YUANBAO_WS_URL",
+      "YUANBAO_API_DOMAIN",
+      "YUANBAO_BOT_ID",
+      "YUANBAO_ROUTE_ENV",
+      "YUANBAO_HOME_CHANNEL",
+      "YUANBAO_ALLOWED_USERS",
+      "YUANBAO_ALLOW_ALL_USERS", // gateway/run.py platform_allow_all_map
+      "YUANBAO_DM_POLICY",
+      "YUANBAO_DM_ALLOW_FROM",
+      "YUANBAO_GROUP_POLICY",
+      "YUANBAO_GROUP_ALLOW_FROM",
+    ],
+    enabledBy: [["YUANBAO_APP_ID", "YUANBAO_APP_SECRET"]],
+  },
+  msgraph_webhook: {
+    documented: [
+      "MSGRAPH_WEBHOOK_ENABLED",
+      "MSGRAPH_WEBHOOK_PORT",
+      "MSGRAPH_WEBHOOK_CLIENT_STATE",
+      "MSGRAPH_WEBHOOK_ACCEPTED_RESOURCES",
+      "MSGRAPH_WEBHOOK_ALLOWED_SOURCE_CIDRS",
+    ],
+    enabledBy: [["MSGRAPH_WEBHOOK_ENABLED"]],
+  },
+  // Plugin platforms (plugins/platforms/*): gateway/config.py _apply_env_overrides enables one when its registry
+  // entry's is_connected passes; enabledBy is the entry's required_env (ctx.register_platform in its adapter.py).
   google_chat: {
     documented: [
       "GOOGLE_CHAT_PROJECT_ID",
@@ -239,7 +267,8 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
       "GOOGLE_CHAT_ALLOW_ALL_USERS",
       "GOOGLE_CHAT_HOME_CHANNEL",
     ],
-    enabledBy: [["GOOGLE_CHAT_PROJECT_ID", "GOOGLE_CHAT_SUBSCRIPTION_NAME"]],
+    // required_env ["GOOGLE_CHAT_SERVICE_ACCOUNT_JSON"]; _is_connected also needs extra.project_id (_apply_env_overrides).
+    enabledBy: [["GOOGLE_CHAT_PROJECT_ID", "GOOGLE_CHAT_SERVICE_ACCOUNT_JSON"]],
   },
   teams: {
     documented: [
@@ -506,6 +535,18 @@ const FULL: Record<string, { block: Record<string, unknown>; secrets: Record<str
     },
     secrets: { qqClientSecret: "qq-secret-123" },
   },
+  yuanbao: {
+    block: { appId: "ybapp1", allowedUsers: ["user1"], allowAllUsers: true, homeChannel: "direct:user1" },
+    secrets: { yuanbaoAppSecret: "yuanbao-secret-1" },
+  },
+  msgraphWebhook: {
+    block: {
+      acceptedResources: ["communications/onlineMeetings", "chats/*/messages"],
+      allowedSourceCidrs: ["52.96.0.0/14"],
+      publish: { port: 8649 },
+    },
+    secrets: { msgraphWebhookClientState: "0123456789abcdef0123" },
+  },
   googleChat: {
     block: {
       projectId: "my-project",
@@ -752,10 +793,20 @@ describe("the messaging-platform registry", () => {
     const parsed = withPlatforms(PLATFORMS.map((p) => p.key));
     const agent = parsed.config.agents[0];
     const listening = PLATFORMS.filter((p) => p.inbound).map((p) => p.hermesName);
-    // gateway/config.py PORT_BINDING_PLATFORM_VALUES (sms, webhook, whatsapp_cloud, wecom_callback, bluebubbles,
-    // line; feishu only in webhook mode, not offered) plus the Teams plugin's Bot Framework webhook.
+    // gateway/config.py PORT_BINDING_PLATFORM_VALUES (webhook, msgraph_webhook, sms, whatsapp_cloud, wecom_callback,
+    // bluebubbles, line; feishu only in webhook mode, not offered; api_server is not a platform block here) plus the
+    // Teams plugin's Bot Framework webhook.
     expect(listening.sort()).toEqual(
-      ["sms", "webhook", "whatsapp_cloud", "wecom_callback", "bluebubbles", "line", "teams"].sort(),
+      [
+        "sms",
+        "webhook",
+        "whatsapp_cloud",
+        "wecom_callback",
+        "bluebubbles",
+        "line",
+        "teams",
+        "msgraph_webhook",
+      ].sort(),
     );
     const containerPorts = agent.ports.map((p) => p.containerPort);
     expect(new Set(containerPorts).size).toBe(containerPorts.length);
@@ -847,6 +898,7 @@ describe("pairing commands", () => {
       "wecom_callback",
       "weixin",
       "qqbot",
+      "yuanbao",
       "google_chat",
       "teams",
       "line",

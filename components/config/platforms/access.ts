@@ -7,8 +7,8 @@
  * hermes' list (NousResearch/hermes-agent): gateway/run.py `_is_user_authorized` (the global GATEWAY_ALLOWED_USERS
  * and GATEWAY_ALLOW_ALL_USERS, `platform_allow_all_map`, `platform_env_map`, `platform_group_chat_env_map`,
  * `platform_allow_bots_map`), gateway/pairing.py `_PLATFORM_ALLOWLIST_ENV`, gateway/config.py `_apply_env_overrides`
- * (Weixin's policies and group allow-list) and website/docs/reference/environment-variables.md @00067189 (WhatsApp
- * Cloud's policies, SMS_INSECURE_NO_SIGNATURE).
+ * (Weixin's and Yuanbao's policies and group allow-lists, the relay) and website/docs/reference/environment-variables.md
+ * @00067189 (WhatsApp Cloud's policies, SMS_INSECURE_NO_SIGNATURE), website/docs/user-guide/messaging/a2a.md (A2A).
  */
 import type { MessagingPlatform } from "./platform";
 
@@ -37,9 +37,19 @@ export const REFUSED_ACCESS_ENV: Readonly<Record<string, string>> = {
   WHATSAPP_CLOUD_GROUP_ALLOW_FROM: "admits whole groups; use agents.<agent>.platforms.whatsappCloud",
   SMS_INSECURE_NO_SIGNATURE:
     "lets anyone forge a sender past the allow-list; Twilio's signatures are checked with agentSecrets.<agent>.twilioAuthToken",
-  // Later releases (gateway/pairing.py _PLATFORM_ALLOWLIST_ENV, _apply_env_overrides): refused before they matter.
-  YUANBAO_ALLOWED_USERS: "belongs to a platform hermes-lxc does not configure (Yuanbao)",
-  YUANBAO_ALLOW_ALL_USERS: "belongs to a platform hermes-lxc does not configure (Yuanbao)",
+  YUANBAO_DM_POLICY: "decides who may DM the bot; use agents.<agent>.platforms.yuanbao",
+  YUANBAO_DM_ALLOW_FROM: "is a second allow-list; use agents.<agent>.platforms.yuanbao.allowedUsers",
+  YUANBAO_GROUP_POLICY: "decides which groups the bot answers; use agents.<agent>.platforms.yuanbao",
+  YUANBAO_GROUP_ALLOW_FROM: "admits whole groups; use agents.<agent>.platforms.yuanbao",
+  // The experimental relay (gateway/config.py: GATEWAY_RELAY_URL enables Platform.RELAY, whose adapter sets
+  // authorization_is_upstream, so _is_user_authorized admits whatever the connector delivers).
+  GATEWAY_RELAY_URL:
+    "hands every allow-list to an outside relay connector; hermes-lxc does not offer the experimental relay, use agents.<agent>.platforms.<platform>",
+  // The A2A plugin's inbound server (plugins/platforms/a2a; its guide lists these as its allow-list and allow-all).
+  A2A_ALLOW_ALL_USERS:
+    "opens the A2A server to any authenticated peer; hermes-lxc does not publish A2A, talk to the agent through agents.<agent>.platforms.<platform>",
+  A2A_TRUSTED_PEERS:
+    "is A2A's allow-list; hermes-lxc does not publish A2A, talk to the agent through agents.<agent>.platforms.<platform>",
 };
 
 /** A platform variable that decides who may talk to the agent (allow-lists, allow-all, rooms and channels). */
