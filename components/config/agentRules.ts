@@ -9,7 +9,7 @@ import { Findings, checkUnique } from "./errors";
 import { imagePin } from "./hermesImage";
 import type { LxcConfig, LxcMountConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
-import { accessEnvProblem } from "./platforms/access";
+import { accessEnvProblem, settingsAccessProblems } from "./platforms/access";
 
 /** How document files are read (relative to the project directory). */
 export interface ParseOptions {
@@ -93,6 +93,7 @@ export function resolveAgent(
     claim(agent.llm.apiKeyEnv, `${at}.llm.apiKeyEnv`);
   }
   for (const problem of literalApiKeyProblems(agent.settings)) problems.push(`${at}.${problem}`);
+  problems.push(...settingsAccessProblems(agent.settings, at, PLATFORMS));
 
   for (const [server, def] of Object.entries(agent.mcpServers)) {
     if ((def.command === undefined) === (def.url === undefined)) {

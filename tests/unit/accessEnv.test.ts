@@ -167,4 +167,54 @@ describe("variables that widen who may talk to the agent", () => {
     );
     expect(written.filter((n) => !(n in UPSTREAM_ACCESS_VARIABLES))).toEqual([]);
   });
+
+  // The same keys in config.yaml (gateway/config.py load_gateway_config bridges them from every one of these places
+  // into the adapter's extra, where _is_user_authorized reads allow_from, group_allow_from and group_allowed_chats).
+  const SETTINGS_PATHS: Array<[string, Record<string, unknown>, string]> = [
+    ["telegram.allow_from", { telegram: { allow_from: ["*"] } }, "platforms.telegram"],
+    [
+      "platforms.discord.extra.allow_from",
+      { platforms: { discord: { extra: { allow_from: "*" } } } },
+      "platforms.discord",
+    ],
+    ["platforms.weixin.dm_policy", { platforms: { weixin: { dm_policy: "open" } } }, "platforms.weixin"],
+    [
+      "gateway.platforms.slack.user_allowed_commands",
+      { gateway: { platforms: { slack: { user_allowed_commands: ["*"] } } } },
+      "platforms.slack",
+    ],
+    [
+      "gateway.telegram.group_allowed_chats",
+      { gateway: { telegram: { group_allowed_chats: "*" } } },
+      "platforms.telegram",
+    ],
+    [
+      "platforms.irc.extra.allowed_users",
+      { platforms: { irc: { extra: { allowed_users: "alice" } } } },
+      "platforms.irc",
+    ],
+    [
+      "platforms.wecom.allow_admin_from",
+      { platforms: { wecom: { allow_admin_from: ["x"] } } },
+      "platforms.wecom",
+    ],
+  ];
+
+  it.each(SETTINGS_PATHS)("settings.%s is refused, naming the typed block", (path, settings, typed) => {
+    const problems = problemsWith((raw) => (raw.agents.hermes.settings = settings));
+    expect(problems).toContainEqual(
+      expect.stringMatching(new RegExp(`^agents\\.hermes\\.settings\\.${escape(path)}: .*${escape(typed)}`)),
+    );
+  });
+
+  it("leaves a platform's other settings alone", () => {
+    const problems = problemsWith(
+      (raw) =>
+        (raw.agents.hermes.settings = {
+          platforms: { webhook: { extra: { routes: {} } }, telegram: { require_mention: true } },
+          model: { allowed_users: "not a platform section" },
+        }),
+    );
+    expect(problems).toEqual([]);
+  });
 });

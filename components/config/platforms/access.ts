@@ -69,3 +69,66 @@ export function accessEnvProblem(
     ? `decides who may talk to the agent: set it with the typed fields of agents.${agent}.platforms.${owner.key}`
     : undefined;
 }
+
+/**
+ * config.yaml keys of a platform that decide who may talk to the agent or what a sender may do. hermes reads them
+ * from `<platform>:`, `platforms.<platform>:` and `gateway.platforms.<platform>:` (and their `extra:`), then
+ * `_is_user_authorized` admits a sender found in the adapter's `allow_from`, `group_allow_from` or
+ * `group_allowed_chats` (`*` admits everyone) or in a plugin's `allowed_users` (gateway/config.py
+ * `load_gateway_config`, the shared-key loop; gateway/run.py `_is_user_authorized`).
+ */
+export const ACCESS_CONFIG_KEYS: readonly string[] = [
+  "allow_from",
+  "group_allow_from",
+  "dm_policy",
+  "group_policy",
+  "allow_admin_from",
+  "group_allow_admin_from",
+  "user_allowed_commands",
+  "group_user_allowed_commands",
+  "allowed_chats",
+  "group_allowed_chats",
+  "allowed_users",
+];
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Problems for access keys set through the free-form `settings` (config.yaml), each naming the typed block. */
+export function settingsAccessProblems(
+  settings: Record<string, unknown>,
+  at: string,
+  platforms: readonly MessagingPlatform[],
+): string[] {
+  const problems: string[] = [];
+  const check = (block: unknown, path: string, hermesName: string) => {
+    if (!isObject(block)) return;
+    for (const scope of [block, block.extra]) {
+      if (!isObject(scope)) continue;
+      for (const key of ACCESS_CONFIG_KEYS.filter((k) => k in scope)) {
+        const owner = platforms.find((p) => p.hermesName === hermesName);
+        const typed = owner ? `${at}.platforms.${owner.key}` : `${at}.platforms.<platform>`;
+        const where = scope === block ? `${path}.${key}` : `${path}.extra.${key}`;
+        problems.push(
+          `${at}.settings.${where}: decides who may talk to the agent; set it with the typed fields of ${typed}`,
+        );
+      }
+    }
+  };
+  const gateway = isObject(settings.gateway) ? settings.gateway : {};
+  // Under `platforms:` every key is a platform; at the top level and under `gateway:` only platform names are.
+  const named = new Set(platforms.map((p) => p.hermesName));
+  for (const [source, path] of [
+    [settings.platforms, "platforms."],
+    [gateway.platforms, "gateway.platforms."],
+  ] as const)
+    if (isObject(source))
+      for (const [name, block] of Object.entries(source)) check(block, `${path}${name}`, name);
+  for (const [source, path] of [
+    [settings, ""],
+    [gateway, "gateway."],
+  ] as const)
+    for (const [name, block] of Object.entries(source))
+      if (named.has(name)) check(block, `${path}${name}`, name);
+  return problems;
+}
