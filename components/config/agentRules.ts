@@ -6,7 +6,7 @@ import { ParsedAgent } from "./agentSchema";
 import { AgentSecretValues, platformSecret } from "./agentSecrets";
 import type { DockerHostConfig } from "./dockerHost";
 import { Findings, checkUnique } from "./errors";
-import { imagePin } from "./hermesImage";
+import { DEFAULT_HERMES_IMAGE, imagePin } from "./hermesImage";
 import type { LxcConfig, LxcMountConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
 import { accessEnvProblem, settingsAccessProblems } from "./platforms/access";
@@ -214,6 +214,15 @@ function checkPlatforms(
     }
     if (!block) continue;
     enabled[platform.key] = block;
+    const lacks = platform.imageLacks?.(block);
+    if (lacks && agent.image === DEFAULT_HERMES_IMAGE.repository) {
+      findings.problems.push(
+        `${blockAt}: the ${agent.image} image does not ship ${lacks} and installs nothing at runtime ` +
+          `(HERMES_DISABLE_LAZY_INSTALLS=1), so hermes cannot connect it; set ${at}.image to an image that has it`,
+      );
+    } else if (lacks) {
+      findings.warnings.push(`${blockAt}: ${at}.image must ship ${lacks} (the published image does not).`);
+    }
     platform.rules?.(block, plain, { block: blockAt, secrets: secretsAt }, findings);
     const access = platform.access?.(block);
     if (access?.allowAll) {

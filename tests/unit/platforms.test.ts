@@ -356,6 +356,7 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
       "BUZZ_HOME_CHANNEL",
       "BUZZ_ALLOWED_USERS",
       "BUZZ_ALLOW_ALL_USERS",
+      "BUZZ_CLI_PATH",
     ],
     enabledBy: [["BUZZ_RELAY_URL", "BUZZ_PRIVATE_KEY"]],
   },
@@ -632,6 +633,7 @@ const FULL: Record<string, { block: Record<string, unknown>; secrets: Record<str
       allowedUsers: ["a".repeat(64)],
       allowAllUsers: true,
       homeChannel: "0b9f1c2e-1111-2222-3333-444455556666",
+      cliPath: "/workspace/bin/buzz",
     },
     secrets: { buzzPrivateKey: "b".repeat(64) },
   },
@@ -662,6 +664,9 @@ function withPlatforms(platforms: string[], edit: (raw: Raw) => void = () => {})
     (agent.platforms as Record<string, unknown>)[key] = structuredClone(FULL[key].block);
     Object.assign(secrets, FULL[key].secrets);
   }
+  // Platforms whose SDK the published image lacks run on an image built with it.
+  if (PLATFORMS.some((p) => platforms.includes(p.key) && p.imageLacks?.(FULL[p.key].block)))
+    agent.image = "registry.example.org/hermes-agent-full";
   edit(raw);
   return parseStackConfig(raw, opts);
 }
@@ -810,6 +815,46 @@ describe("the messaging-platform registry", () => {
     );
     const containerPorts = agent.ports.map((p) => p.containerPort);
     expect(new Set(containerPorts).size).toBe(containerPorts.length);
+  });
+});
+
+describe("platforms the published image cannot run", () => {
+  // Dockerfile @00067189 builds the sealed venv with --extra all, messaging, otlp, anthropic, bedrock,
+  // azure-identity, hindsight, matrix, google-chat and sets HERMES_DISABLE_LAZY_INSTALLS=1; pyproject.toml @00067189
+  // keeps dingtalk-stream, lark-oapi and microsoft-teams-apps in their own extras, outside those. Buzz drives a CLI.
+  const LACKING = ["dingtalk", "feishu", "teams", "buzz"];
+
+  it.each(LACKING)("%s is refused on nousresearch/hermes-agent, before any resource", (key) => {
+    const problems = problemsOf(() =>
+      withPlatforms([key], (raw) => {
+        raw.agents.hermes.image = "nousresearch/hermes-agent";
+        delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>)[key].cliPath;
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^agents\\.hermes\\.platforms\\.${key}: the nousresearch/hermes-agent image does not ship .*HERMES_DISABLE_LAZY_INSTALLS=1.*agents\\.hermes\\.image`,
+        ),
+      ),
+    ]);
+  });
+
+  it.each(LACKING)("%s is warned about on another image", (key) => {
+    const parsed = withPlatforms([key], (raw) => {
+      raw.agents.hermes.image = "registry.example.org/hermes-agent-full";
+      delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>)[key].cliPath;
+    });
+    expect(parsed.warnings).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^agents\\.hermes\\.platforms\\.${key}: agents\\.hermes\\.image must ship`),
+      ),
+    );
+  });
+
+  it("only those: every other platform runs on the published image", () => {
+    const others = PLATFORMS.filter((p) => !LACKING.includes(p.key)).map((p) => p.key);
+    expect(problemsOf(() => withPlatforms(others))).toEqual([]);
   });
 });
 

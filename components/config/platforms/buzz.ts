@@ -2,7 +2,8 @@
  * Buzz (Nostr communities), a plugin platform of the pinned release (plugins/platforms/buzz; outbound websocket or
  * polling: no inbound port). Variables (environment reference @00067189, "Buzz"): BUZZ_RELAY_URL,
  * BUZZ_PRIVATE_KEY (the only Buzz secret), BUZZ_CHANNELS, BUZZ_ALLOWED_USERS (npubs or hex pubkeys),
- * BUZZ_ALLOW_ALL_USERS, BUZZ_HOME_CHANNEL.
+ * BUZZ_ALLOW_ALL_USERS, BUZZ_HOME_CHANNEL, BUZZ_CLI_PATH. The adapter drives the `buzz` CLI (its registry entry: "Requires
+ * the buzz CLI binary on PATH or at BUZZ_CLI_PATH"), which the published image does not ship (Dockerfile @00067189).
  */
 import { z } from "zod";
 import { doc, httpUrl, list, listEntry, strictObject } from "../fields";
@@ -25,13 +26,18 @@ const schema = strictObject({
   ),
   allowAllUsers: allowAllUsers("Any community member"),
   homeChannel: homeChannel("BUZZ_HOME_CHANNEL", "channel UUID", "a channel UUID", uuid),
+  cliPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._\/-]{1,4095}$/, { error: "must be an absolute path in the container" })
+    .optional()
+    .meta(doc("absolute path", "none", "`BUZZ_CLI_PATH`: the buzz CLI, e.g. in a workspace mount.")),
 });
 
 export const buzz = definePlatform({
   key: "buzz",
   hermesName: "buzz",
   title: "Buzz (Nostr)",
-  readme: { inbound: "none" },
+  readme: { inbound: "none", note: "needs the buzz CLI (`cliPath`)" },
   schema,
   secrets: [
     {
@@ -55,6 +61,8 @@ export const buzz = definePlatform({
     BUZZ_ALLOWED_USERS: (b) => joined(b.allowedUsers),
     BUZZ_ALLOW_ALL_USERS: (b) => flag(b.allowAllUsers),
     BUZZ_HOME_CHANNEL: (b) => b.homeChannel,
+    BUZZ_CLI_PATH: (b) => b.cliPath,
   },
+  imageLacks: (b) => (b.cliPath ? undefined : "the buzz CLI (set cliPath to one in a workspace mount)"),
   access: accessOf((b: z.output<typeof schema>) => b.allowedUsers),
 });

@@ -2,7 +2,8 @@
  * DingTalk in Stream mode (an outbound connection: no inbound port). Enabled by DINGTALK_CLIENT_ID and
  * DINGTALK_CLIENT_SECRET together (gateway/config.py `_apply_env_overrides`). Variables (environment reference,
  * "Messaging"): DINGTALK_ALLOWED_USERS, DINGTALK_HOME_CHANNEL; DINGTALK_ALLOW_ALL_USERS from gateway/run.py
- * `_is_user_authorized` (`platform_allow_all_map`).
+ * `_is_user_authorized` (`platform_allow_all_map`). The published image lacks its SDK (pyproject.toml @00067189: the
+ * `dingtalk` extra is not among the extras the Dockerfile installs), so it needs an image built with it.
  */
 import { z } from "zod";
 import { doc, strictObject } from "../fields";
@@ -29,7 +30,7 @@ export const dingtalk = definePlatform({
   key: "dingtalk",
   hermesName: "dingtalk",
   title: "DingTalk",
-  readme: { inbound: "none (Stream mode)" },
+  readme: { inbound: "none (Stream mode)", note: "needs an image with the `dingtalk` extra" },
   schema,
   secrets: [
     {
@@ -47,5 +48,6 @@ export const dingtalk = definePlatform({
     DINGTALK_ALLOW_ALL_USERS: (b) => flag(b.allowAllUsers),
     DINGTALK_HOME_CHANNEL: (b) => b.homeChannel,
   },
+  imageLacks: () => "DingTalk's SDK (pyproject extra `dingtalk`: dingtalk-stream)",
   access: accessOf((b: z.output<typeof schema>) => b.allowedUsers),
 });

@@ -3,7 +3,8 @@
  * is not offered). Enabled by FEISHU_APP_ID and FEISHU_APP_SECRET together (gateway/config.py
  * `_apply_env_overrides`, which defaults FEISHU_CONNECTION_MODE to websocket). Variables (environment reference,
  * "Messaging"): FEISHU_DOMAIN (`feishu` or `lark`), FEISHU_CONNECTION_MODE, FEISHU_ALLOWED_USERS,
- * FEISHU_ALLOW_ALL_USERS, FEISHU_HOME_CHANNEL, FEISHU_REQUIRE_MENTION.
+ * FEISHU_ALLOW_ALL_USERS, FEISHU_HOME_CHANNEL, FEISHU_REQUIRE_MENTION. The published image lacks its SDK (pyproject.toml
+ * @00067189: the `feishu` extra is not among the extras the Dockerfile installs), so it needs an image built with it.
  */
 import { z } from "zod";
 import { bool, doc, strictObject } from "../fields";
@@ -44,7 +45,7 @@ export const feishu = definePlatform({
   key: "feishu",
   hermesName: "feishu",
   title: "Feishu / Lark",
-  readme: { inbound: "none (websocket)" },
+  readme: { inbound: "none (websocket)", note: "needs an image with the `feishu` extra" },
   schema,
   secrets: [
     {
@@ -65,5 +66,6 @@ export const feishu = definePlatform({
     FEISHU_HOME_CHANNEL: (b) => b.homeChannel,
     FEISHU_REQUIRE_MENTION: (b) => text(b.requireMention),
   },
+  imageLacks: () => "the Feishu/Lark SDK (pyproject extra `feishu`: lark-oapi)",
   access: accessOf((b: z.output<typeof schema>) => b.allowedUsers),
 });

@@ -62,6 +62,11 @@ export interface MessagingPlatform<B extends PlatformBlock = PlatformBlock> {
   /** hermes reports it connected only after an interactive pairing (WhatsApp's QR code): the health gate does not
    * wait for it. */
   connectsAfterPairing?: boolean;
+  /** What the published image (nousresearch/hermes-agent) lacks to run this platform, for this block: the image's
+   * Python environment is sealed and it refuses to install anything at runtime (Dockerfile @00067189:
+   * HERMES_DISABLE_LAZY_INSTALLS=1, built with the extras all, messaging, matrix, google-chat and a few providers).
+   * Enabling the platform on that image is refused; on another image it is warned about. */
+  imageLacks?: (block: B) => string | undefined;
   /** The README's platform table: how hermes reaches it, and a note on the block when it needs one. */
   readme: { inbound: string; note?: string };
   /** Rules across the block's fields and its secrets (secrets are plain strings here, validated, never echoed). */

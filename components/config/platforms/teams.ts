@@ -2,7 +2,9 @@
  * Microsoft Teams through the Bot Framework, a plugin platform of the pinned release (plugins/platforms/teams): the
  * Bot Framework posts activities to a webhook hermes serves, so it listens. Variables (environment reference
  * @00067189, "Microsoft Teams (adapter)"): TEAMS_CLIENT_ID, TEAMS_CLIENT_SECRET, TEAMS_TENANT_ID, TEAMS_PORT (default
- * 3978; TEAMS_HOST unset binds every interface), TEAMS_ALLOWED_USERS, TEAMS_ALLOW_ALL_USERS, TEAMS_HOME_CHANNEL.
+ * 3978; TEAMS_HOST unset binds every interface), TEAMS_ALLOWED_USERS, TEAMS_ALLOW_ALL_USERS, TEAMS_HOME_CHANNEL. The
+ * published image lacks its SDK (pyproject.toml @00067189: the `teams` extra is not among the extras the Dockerfile
+ * installs), so it needs an image built with it.
  */
 import { z } from "zod";
 import { doc, strictObject } from "../fields";
@@ -46,7 +48,7 @@ export const teams = definePlatform({
   title: "Microsoft Teams",
   readme: {
     inbound: "3978, published only with `publish`",
-    note: "the Bot Framework must reach the webhook",
+    note: "needs an image with the `teams` extra; the Bot Framework must reach the webhook",
   },
   schema,
   secrets: [
@@ -67,6 +69,7 @@ export const teams = definePlatform({
     TEAMS_ALLOW_ALL_USERS: (b) => flag(b.allowAllUsers),
     TEAMS_HOME_CHANNEL: (b) => b.homeChannel,
   },
+  imageLacks: () => "the Teams SDK (pyproject extra `teams`: microsoft-teams-apps)",
   access: accessOf((b: z.output<typeof schema>) => b.allowedUsers),
   inbound: publishedAt(TEAMS_CONTAINER_PORT),
 });
