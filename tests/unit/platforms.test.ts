@@ -818,6 +818,27 @@ describe("the messaging-platform registry", () => {
   });
 });
 
+describe("BlueBubbles' webhook", () => {
+  it("tells the user to register the published address: hermes registers localhost, which the Mac cannot reach", () => {
+    const published = withPlatforms(["bluebubbles"]);
+    expect(published.warnings).toContainEqual(
+      expect.stringMatching(
+        /^agents\.hermes\.platforms\.bluebubbles: hermes registers its webhook .* add http:\/\/<this host>:8647\/bluebubbles-webhook\?password=<the server password>/,
+      ),
+    );
+    const quiet = withPlatforms(["bluebubbles"], (raw) => {
+      delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>).bluebubbles.publish;
+    });
+    expect(quiet.warnings).toContainEqual(
+      expect.stringMatching(
+        /^agents\.hermes\.platforms\.bluebubbles\.publish is not set: .*no message arrives/,
+      ),
+    );
+    // The password stays out of the message: it names the setting, never the value.
+    expect(JSON.stringify(published.warnings)).not.toContain(FULL.bluebubbles.secrets.bluebubblesPassword);
+  });
+});
+
 describe("platforms the published image cannot run", () => {
   // Dockerfile @00067189 builds the sealed venv with --extra all, messaging, otlp, anthropic, bedrock,
   // azure-identity, hindsight, matrix, google-chat and sets HERMES_DISABLE_LAZY_INSTALLS=1; pyproject.toml @00067189

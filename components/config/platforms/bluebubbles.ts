@@ -3,7 +3,8 @@
  * messages to a webhook hermes serves, so it listens. Enabled by BLUEBUBBLES_SERVER_URL and BLUEBUBBLES_PASSWORD
  * together (gateway/config.py `_apply_env_overrides`, which reads BLUEBUBBLES_WEBHOOK_HOST, default 127.0.0.1 that
  * Docker cannot publish, and BLUEBUBBLES_WEBHOOK_PORT, default 8645). The program moves the listener to 8647 in the
- * container: 8645 is also WeCom callback's default, and one agent may run both. Variables (environment reference,
+ * container: 8645 is also WeCom callback's default, and one agent may run both. hermes registers its webhook with
+ * the server itself, at an address a container cannot offer (see `rules`): the user adds the published one. Variables (environment reference,
  * "Messaging"): BLUEBUBBLES_ALLOWED_USERS, BLUEBUBBLES_ALLOW_ALL_USERS, BLUEBUBBLES_HOME_CHANNEL.
  */
 import { z } from "zod";
@@ -43,7 +44,7 @@ export const bluebubbles = definePlatform({
   title: "iMessage (BlueBubbles)",
   readme: {
     inbound: "8647, published only with `publish`",
-    note: "the BlueBubbles server must reach the webhook",
+    note: "add the published webhook in the BlueBubbles server",
   },
   schema,
   secrets: [
@@ -65,4 +66,15 @@ export const bluebubbles = definePlatform({
   },
   access: accessOf((b: z.output<typeof schema>) => b.allowedUsers),
   inbound: publishedAt(BLUEBUBBLES_CONTAINER_PORT),
+  // hermes registers its webhook with the BlueBubbles server itself, as http://<webhook host>:<port>/bluebubbles-webhook
+  // with 0.0.0.0 turned into localhost (gateway/platforms/bluebubbles.py `_webhook_url`): from a container that is an
+  // address the Mac cannot reach, so the user adds the published address in the server's webhook settings.
+  rules: (b, _secrets, where, { warnings }) => {
+    warnings.push(
+      b.publish
+        ? `${where.block}: hermes registers its webhook with the BlueBubbles server as http://localhost:${BLUEBUBBLES_CONTAINER_PORT}/bluebubbles-webhook, ` +
+            `which the Mac cannot reach; add http://<this host>:${b.publish.port}/bluebubbles-webhook?password=<the server password> in the server's webhook settings.`
+        : `${where.block}.publish is not set: the BlueBubbles server cannot reach hermes' webhook, so no message arrives.`,
+    );
+  },
 });
