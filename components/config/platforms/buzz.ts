@@ -37,7 +37,7 @@ export const buzz = definePlatform({
   key: "buzz",
   hermesName: "buzz",
   title: "Buzz (Nostr)",
-  readme: { inbound: "none", note: "needs the buzz CLI (`cliPath`)" },
+  readme: { inbound: "none", note: "needs the buzz CLI: `cliPath`" },
   schema,
   secrets: [
     {
