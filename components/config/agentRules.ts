@@ -6,9 +6,10 @@ import { ParsedAgent } from "./agentSchema";
 import { AgentSecretValues, platformSecret } from "./agentSecrets";
 import type { DockerHostConfig } from "./dockerHost";
 import { Findings, checkUnique } from "./errors";
-import { imagePin } from "./hermesImage";
+import { DEFAULT_HERMES_IMAGE, imagePin } from "./hermesImage";
 import type { LxcConfig, LxcMountConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
+import { accessEnvProblem, settingsAccessProblems } from "./platforms/access";
 
 /** How document files are read (relative to the project directory). */
 export interface ParseOptions {
@@ -71,13 +72,18 @@ export function resolveAgent(
     if (other) problems.push(`${where}: ${envName} is also set by ${other}`);
     else envSources.set(envName, where);
   };
+  // Who may talk to the agent is decided by the typed platform blocks alone (platforms/access.ts).
   for (const key of Object.keys(agent.environment)) {
-    if (RESERVED_ENV.has(key))
+    const access = accessEnvProblem(key, name, PLATFORMS);
+    if (access) problems.push(`${at}.environment.${key}: is managed by the program; it ${access}`);
+    else if (RESERVED_ENV.has(key))
       problems.push(`${at}.environment.${key}: is managed by the program; use the typed setting instead`);
     claim(key, `${at}.environment.${key}`);
   }
   for (const key of Object.keys(secrets.env)) {
-    if (RESERVED_ENV.has(key))
+    const access = accessEnvProblem(key, name, PLATFORMS);
+    if (access) problems.push(`${secretsAt}.env.${key}: is managed by the program; it ${access}`);
+    else if (RESERVED_ENV.has(key))
       problems.push(`${secretsAt}.env.${key}: is managed by the program; use the typed secret instead`);
     claim(key, `${secretsAt}.env.${key}`);
   }
@@ -87,6 +93,7 @@ export function resolveAgent(
     claim(agent.llm.apiKeyEnv, `${at}.llm.apiKeyEnv`);
   }
   for (const problem of literalApiKeyProblems(agent.settings)) problems.push(`${at}.${problem}`);
+  problems.push(...settingsAccessProblems(agent.settings, at, PLATFORMS));
 
   for (const [server, def] of Object.entries(agent.mcpServers)) {
     if ((def.command === undefined) === (def.url === undefined)) {
@@ -207,6 +214,15 @@ function checkPlatforms(
     }
     if (!block) continue;
     enabled[platform.key] = block;
+    const lacks = platform.imageLacks?.(block);
+    if (lacks && agent.image === DEFAULT_HERMES_IMAGE.repository) {
+      findings.problems.push(
+        `${blockAt}: the ${agent.image} image does not ship ${lacks} and installs nothing at runtime ` +
+          `(HERMES_DISABLE_LAZY_INSTALLS=1), so hermes cannot connect it; set ${at}.image to an image that has it`,
+      );
+    } else if (lacks) {
+      findings.warnings.push(`${blockAt}: ${at}.image must ship ${lacks} (the published image does not).`);
+    }
     platform.rules?.(block, plain, { block: blockAt, secrets: secretsAt }, findings);
     const access = platform.access?.(block);
     if (access?.allowAll) {

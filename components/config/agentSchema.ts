@@ -168,7 +168,13 @@ export const agentSchema = strictObject({
   settings: z
     .record(z.string().max(256), z.unknown())
     .default({})
-    .meta(doc("any hermes config key", "`{}`", "Free-form config.yaml; wins over the typed keys.")),
+    .meta(
+      doc(
+        "any hermes config key",
+        "`{}`",
+        "Free-form config.yaml; wins over the typed keys (not over who may talk to the agent).",
+      ),
+    ),
   mcpServers: z
     .record(
       z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {

@@ -46,7 +46,7 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
       "SLACK_ALLOW_ALL_USERS",
       "SLACK_HOME_CHANNEL",
     ],
-    enabledBy: [["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]],
+    enabledBy: [["SLACK_BOT_TOKEN"]],
   },
   matrix: {
     documented: [
@@ -63,10 +63,7 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
       "MATRIX_REQUIRE_MENTION",
       "MATRIX_RECOVERY_KEY",
     ],
-    enabledBy: [
-      ["MATRIX_HOMESERVER", "MATRIX_ACCESS_TOKEN"],
-      ["MATRIX_HOMESERVER", "MATRIX_PASSWORD"],
-    ],
+    enabledBy: [["MATRIX_ACCESS_TOKEN"], ["MATRIX_PASSWORD"]],
   },
   mattermost: {
     documented: [
@@ -78,7 +75,7 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
       "MATTERMOST_HOME_CHANNEL",
       "MATTERMOST_REQUIRE_MENTION",
     ],
-    enabledBy: [["MATTERMOST_URL", "MATTERMOST_TOKEN"]],
+    enabledBy: [["MATTERMOST_TOKEN"]],
   },
   signal: {
     documented: [
@@ -123,12 +120,255 @@ const HERMES_READS: Record<string, { documented: string[]; enabledBy: string[][]
     ],
     enabledBy: [["TWILIO_ACCOUNT_SID"]],
   },
+  whatsapp_cloud: {
+    documented: [
+      "WHATSAPP_CLOUD_PHONE_NUMBER_ID",
+      "WHATSAPP_CLOUD_ACCESS_TOKEN",
+      "WHATSAPP_CLOUD_APP_SECRET",
+      "WHATSAPP_CLOUD_VERIFY_TOKEN",
+      "WHATSAPP_CLOUD_ALLOWED_USERS",
+      "WHATSAPP_CLOUD_ALLOW_ALL_USERS",
+      "WHATSAPP_CLOUD_APP_ID",
+      "WHATSAPP_CLOUD_WABA_ID",
+      "WHATSAPP_CLOUD_WEBHOOK_HOST",
+      "WHATSAPP_CLOUD_WEBHOOK_PORT",
+      "WHATSAPP_CLOUD_WEBHOOK_PATH",
+      "WHATSAPP_CLOUD_API_VERSION",
+      "WHATSAPP_CLOUD_HOME_CHANNEL",
+    ],
+    enabledBy: [["WHATSAPP_CLOUD_PHONE_NUMBER_ID", "WHATSAPP_CLOUD_ACCESS_TOKEN"]],
+  },
+  dingtalk: {
+    documented: [
+      "DINGTALK_CLIENT_ID",
+      "DINGTALK_CLIENT_SECRET",
+      "DINGTALK_ALLOWED_USERS",
+      "DINGTALK_ALLOW_ALL_USERS", // gateway/run.py platform_allow_all_map
+      "DINGTALK_WEBHOOK_URL",
+      "DINGTALK_HOME_CHANNEL",
+    ],
+    enabledBy: [["DINGTALK_CLIENT_ID", "DINGTALK_CLIENT_SECRET"]],
+  },
+  feishu: {
+    documented: [
+      "FEISHU_APP_ID",
+      "FEISHU_APP_SECRET",
+      "FEISHU_DOMAIN",
+      "FEISHU_CONNECTION_MODE",
+      "FEISHU_ENCRYPT_KEY",
+      "FEISHU_VERIFICATION_TOKEN",
+      "FEISHU_ALLOWED_USERS",
+      "FEISHU_REQUIRE_MENTION",
+      "FEISHU_HOME_CHANNEL",
+      "FEISHU_ALLOW_ALL_USERS",
+    ],
+    enabledBy: [["FEISHU_APP_ID", "FEISHU_APP_SECRET"]],
+  },
+  wecom: {
+    documented: [
+      "WECOM_BOT_ID",
+      "WECOM_SECRET",
+      "WECOM_WEBSOCKET_URL",
+      "WECOM_ALLOWED_USERS",
+      "WECOM_ALLOW_ALL_USERS", // gateway/run.py platform_allow_all_map
+      "WECOM_HOME_CHANNEL",
+    ],
+    enabledBy: [["WECOM_BOT_ID", "WECOM_SECRET"]],
+  },
+  wecom_callback: {
+    documented: [
+      "WECOM_CALLBACK_CORP_ID",
+      "WECOM_CALLBACK_CORP_SECRET",
+      "WECOM_CALLBACK_AGENT_ID",
+      "WECOM_CALLBACK_TOKEN",
+      "WECOM_CALLBACK_ENCODING_AES_KEY",
+      "WECOM_CALLBACK_HOST",
+      "WECOM_CALLBACK_PORT",
+      "WECOM_CALLBACK_ALLOWED_USERS",
+      "WECOM_CALLBACK_ALLOW_ALL_USERS",
+    ],
+    enabledBy: [["WECOM_CALLBACK_CORP_ID", "WECOM_CALLBACK_CORP_SECRET"]],
+  },
+  weixin: {
+    documented: [
+      "WEIXIN_ACCOUNT_ID",
+      "WEIXIN_TOKEN",
+      "WEIXIN_BASE_URL",
+      "WEIXIN_CDN_BASE_URL",
+      "WEIXIN_DM_POLICY",
+      "WEIXIN_GROUP_POLICY",
+      "WEIXIN_ALLOWED_USERS",
+      "WEIXIN_GROUP_ALLOWED_USERS",
+      "WEIXIN_HOME_CHANNEL",
+      "WEIXIN_ALLOW_ALL_USERS",
+    ],
+    enabledBy: [["WEIXIN_TOKEN"], ["WEIXIN_ACCOUNT_ID"]],
+  },
+  bluebubbles: {
+    documented: [
+      "BLUEBUBBLES_SERVER_URL",
+      "BLUEBUBBLES_PASSWORD",
+      "BLUEBUBBLES_WEBHOOK_HOST",
+      "BLUEBUBBLES_WEBHOOK_PORT",
+      "BLUEBUBBLES_HOME_CHANNEL",
+      "BLUEBUBBLES_ALLOWED_USERS",
+      "BLUEBUBBLES_ALLOW_ALL_USERS",
+    ],
+    enabledBy: [["BLUEBUBBLES_SERVER_URL", "BLUEBUBBLES_PASSWORD"]],
+  },
+  qqbot: {
+    documented: [
+      "QQ_APP_ID",
+      "QQ_CLIENT_SECRET",
+      "QQ_ALLOWED_USERS",
+      "QQ_GROUP_ALLOWED_USERS",
+      "QQ_ALLOW_ALL_USERS",
+      "QQBOT_HOME_CHANNEL",
+      "QQ_SANDBOX",
+    ],
+    enabledBy: [["QQ_APP_ID"], ["QQ_CLIENT_SECRET"]],
+  },
+  yuanbao: {
+    documented: [
+      "YUANBAO_APP_ID",
+      "YUANBAO_APP_SECRET",
+      "YUANBAO_WS_URL",
+      "YUANBAO_API_DOMAIN",
+      "YUANBAO_BOT_ID",
+      "YUANBAO_ROUTE_ENV",
+      "YUANBAO_HOME_CHANNEL",
+      "YUANBAO_ALLOWED_USERS",
+      "YUANBAO_ALLOW_ALL_USERS", // gateway/run.py platform_allow_all_map
+      "YUANBAO_DM_POLICY",
+      "YUANBAO_DM_ALLOW_FROM",
+      "YUANBAO_GROUP_POLICY",
+      "YUANBAO_GROUP_ALLOW_FROM",
+    ],
+    enabledBy: [["YUANBAO_APP_ID", "YUANBAO_APP_SECRET"]],
+  },
+  msgraph_webhook: {
+    documented: [
+      "MSGRAPH_WEBHOOK_ENABLED",
+      "MSGRAPH_WEBHOOK_PORT",
+      "MSGRAPH_WEBHOOK_CLIENT_STATE",
+      "MSGRAPH_WEBHOOK_ACCEPTED_RESOURCES",
+      "MSGRAPH_WEBHOOK_ALLOWED_SOURCE_CIDRS",
+    ],
+    enabledBy: [["MSGRAPH_WEBHOOK_ENABLED"]],
+  },
+  // Plugin platforms (plugins/platforms/*): gateway/config.py _apply_env_overrides enables one when its registry
+  // entry's is_connected passes; enabledBy is the entry's required_env (ctx.register_platform in its adapter.py).
+  google_chat: {
+    documented: [
+      "GOOGLE_CHAT_PROJECT_ID",
+      "GOOGLE_CHAT_SUBSCRIPTION_NAME",
+      "GOOGLE_CHAT_SERVICE_ACCOUNT_JSON",
+      "GOOGLE_CHAT_ALLOWED_USERS",
+      "GOOGLE_CHAT_ALLOW_ALL_USERS",
+      "GOOGLE_CHAT_HOME_CHANNEL",
+    ],
+    // required_env ["GOOGLE_CHAT_SERVICE_ACCOUNT_JSON"]; _is_connected also needs extra.project_id (_apply_env_overrides).
+    enabledBy: [["GOOGLE_CHAT_PROJECT_ID", "GOOGLE_CHAT_SERVICE_ACCOUNT_JSON"]],
+  },
+  teams: {
+    documented: [
+      "TEAMS_CLIENT_ID",
+      "TEAMS_CLIENT_SECRET",
+      "TEAMS_TENANT_ID",
+      "TEAMS_HOST",
+      "TEAMS_PORT",
+      "TEAMS_ALLOWED_USERS",
+      "TEAMS_ALLOW_ALL_USERS",
+      "TEAMS_HOME_CHANNEL",
+    ],
+    enabledBy: [["TEAMS_CLIENT_ID", "TEAMS_CLIENT_SECRET", "TEAMS_TENANT_ID"]],
+  },
+  line: {
+    documented: [
+      "LINE_CHANNEL_ACCESS_TOKEN",
+      "LINE_CHANNEL_SECRET",
+      "LINE_HOST",
+      "LINE_PORT",
+      "LINE_PUBLIC_URL",
+      "LINE_ALLOWED_USERS",
+      "LINE_ALLOWED_GROUPS",
+      "LINE_ALLOWED_ROOMS",
+      "LINE_ALLOW_ALL_USERS",
+      "LINE_HOME_CHANNEL",
+    ],
+    enabledBy: [["LINE_CHANNEL_ACCESS_TOKEN", "LINE_CHANNEL_SECRET"]],
+  },
+  ntfy: {
+    documented: [
+      "NTFY_TOPIC",
+      "NTFY_SERVER_URL",
+      "NTFY_TOKEN",
+      "NTFY_PUBLISH_TOPIC",
+      "NTFY_MARKDOWN",
+      "NTFY_ALLOWED_USERS",
+      "NTFY_ALLOW_ALL_USERS",
+      "NTFY_HOME_CHANNEL",
+    ],
+    enabledBy: [["NTFY_TOPIC"]],
+  },
+  irc: {
+    documented: [
+      "IRC_SERVER",
+      "IRC_CHANNEL",
+      "IRC_NICKNAME",
+      "IRC_PORT",
+      "IRC_USE_TLS",
+      "IRC_SERVER_PASSWORD",
+      "IRC_NICKSERV_PASSWORD",
+      "IRC_ALLOWED_USERS",
+      "IRC_ALLOW_ALL_USERS",
+      "IRC_HOME_CHANNEL",
+    ],
+    enabledBy: [["IRC_SERVER", "IRC_CHANNEL", "IRC_NICKNAME"]],
+  },
+  simplex: {
+    documented: [
+      "SIMPLEX_WS_URL",
+      "SIMPLEX_ALLOWED_USERS",
+      "SIMPLEX_ALLOW_ALL_USERS",
+      "SIMPLEX_AUTO_ACCEPT",
+      "SIMPLEX_GROUP_ALLOWED",
+      "SIMPLEX_HOME_CHANNEL",
+    ],
+    enabledBy: [["SIMPLEX_WS_URL"]],
+  },
+  photon: {
+    documented: [
+      "PHOTON_PROJECT_ID",
+      "PHOTON_PROJECT_SECRET",
+      "PHOTON_ALLOWED_USERS",
+      "PHOTON_ALLOW_ALL_USERS",
+      "PHOTON_REQUIRE_MENTION",
+      "PHOTON_HOME_CHANNEL",
+    ],
+    enabledBy: [["PHOTON_PROJECT_ID", "PHOTON_PROJECT_SECRET"]],
+  },
+  buzz: {
+    documented: [
+      "BUZZ_RELAY_URL",
+      "BUZZ_PRIVATE_KEY",
+      "BUZZ_CHANNELS",
+      "BUZZ_HOME_CHANNEL",
+      "BUZZ_ALLOWED_USERS",
+      "BUZZ_ALLOW_ALL_USERS",
+      "BUZZ_CLI_PATH",
+    ],
+    enabledBy: [["BUZZ_RELAY_URL", "BUZZ_PRIVATE_KEY"]],
+  },
   homeassistant: { documented: ["HASS_TOKEN", "HASS_URL"], enabledBy: [["HASS_TOKEN"]] },
   webhook: {
     documented: ["WEBHOOK_ENABLED", "WEBHOOK_PORT", "WEBHOOK_SECRET"],
     enabledBy: [["WEBHOOK_ENABLED"]],
   },
 };
+
+/** hermes' platforms that connect only after an interactive QR login: the health gate does not wait for them. */
+const CONNECT_AFTER_QR_LOGIN = ["whatsapp", "weixin"];
 
 /** A full block and its secrets for every platform: every optional field set, so every variable renders. */
 const FULL: Record<string, { block: Record<string, unknown>; secrets: Record<string, string> }> = {
@@ -220,6 +460,183 @@ const FULL: Record<string, { block: Record<string, unknown>; secrets: Record<str
     },
     secrets: { twilioAuthToken: "0123456789abcdef0123456789abcdef" },
   },
+  whatsappCloud: {
+    block: {
+      phoneNumberId: "123456789012345",
+      allowedUsers: ["15551234567"],
+      allowAllUsers: true,
+      homeChannel: "15551234567",
+      publish: { port: 8090 },
+    },
+    secrets: {
+      whatsappCloudAccessToken: "EAAG-access-token-abcdef",
+      whatsappCloudAppSecret: "0123456789abcdef0123456789abcdef",
+      whatsappCloudVerifyToken: "verify-token-1",
+    },
+  },
+  dingtalk: {
+    block: { clientId: "dingabc123", allowedUsers: ["manager1"], allowAllUsers: true, homeChannel: "cid123" },
+    secrets: { dingtalkClientSecret: "dingtalk-secret-1" },
+  },
+  feishu: {
+    block: {
+      appId: "cli_a1b2c3d4",
+      domain: "lark",
+      allowedUsers: ["ou_123"],
+      allowAllUsers: true,
+      homeChannel: "oc_123",
+      requireMention: true,
+    },
+    secrets: { feishuAppSecret: "feishu-secret-1" },
+  },
+  wecom: {
+    block: { botId: "bot123", allowedUsers: ["zhangsan"], allowAllUsers: true, homeChannel: "chat1" },
+    secrets: { wecomSecret: "wecom-secret-1" },
+  },
+  wecomCallback: {
+    block: {
+      corpId: "ww0123456789",
+      agentId: "1000002",
+      allowedUsers: ["zhangsan"],
+      allowAllUsers: true,
+      publish: { port: 8645 },
+    },
+    secrets: {
+      wecomCallbackCorpSecret: "corp-secret-1",
+      wecomCallbackToken: "callback-token",
+      wecomCallbackEncodingAesKey: "a".repeat(43),
+    },
+  },
+  weixin: {
+    block: {
+      accountId: "wxid_abc@im.bot",
+      allowedUsers: ["wxid_friend"],
+      allowAllUsers: true,
+      homeChannel: "wxid_friend",
+    },
+    secrets: { weixinToken: "weixin-token-1" },
+  },
+  bluebubbles: {
+    block: {
+      serverUrl: "http://10.1.10.60:1234",
+      allowedUsers: ["+15557654321", "alice@example.org"],
+      allowAllUsers: true,
+      homeChannel: "+15557654321",
+      publish: { port: 8647 },
+    },
+    secrets: { bluebubblesPassword: "bb-password" },
+  },
+  qq: {
+    block: {
+      appId: "102000000",
+      allowedUsers: ["OPENID1"],
+      groupAllowedUsers: ["GROUP1"],
+      allowAllUsers: true,
+      homeChannel: "OPENID1",
+    },
+    secrets: { qqClientSecret: "qq-secret-123" },
+  },
+  yuanbao: {
+    block: { appId: "ybapp1", allowedUsers: ["user1"], allowAllUsers: true, homeChannel: "direct:user1" },
+    secrets: { yuanbaoAppSecret: "yuanbao-secret-1" },
+  },
+  msgraphWebhook: {
+    block: {
+      acceptedResources: ["communications/onlineMeetings", "chats/*/messages"],
+      allowedSourceCidrs: ["52.96.0.0/14"],
+      publish: { port: 8649 },
+    },
+    secrets: { msgraphWebhookClientState: "0123456789abcdef0123" },
+  },
+  googleChat: {
+    block: {
+      projectId: "my-project",
+      subscriptionName: "projects/my-project/subscriptions/hermes-chat",
+      allowedUsers: ["alice@example.org"],
+      allowAllUsers: true,
+      homeChannel: "spaces/AAAA1234",
+    },
+    secrets: { googleChatServiceAccountJson: '{"type":"service_account","project_id":"my-project"}' },
+  },
+  teams: {
+    block: {
+      clientId: "00000000-0000-0000-0000-000000000001",
+      tenantId: "00000000-0000-0000-0000-000000000002",
+      allowedUsers: ["alice@example.org"],
+      allowAllUsers: true,
+      homeChannel: "19:abc@thread.tacv2",
+      publish: { port: 3978 },
+    },
+    secrets: { teamsClientSecret: "teams-secret-1" },
+  },
+  line: {
+    block: {
+      publicUrl: "https://line.example.org",
+      allowedUsers: [`U${"0".repeat(32)}`],
+      allowedGroups: [`C${"1".repeat(32)}`],
+      allowedRooms: [`R${"2".repeat(32)}`],
+      allowAllUsers: true,
+      homeChannel: `U${"0".repeat(32)}`,
+      publish: { port: 8646 },
+    },
+    secrets: { lineChannelAccessToken: "line-token-1", lineChannelSecret: "line-secret-1" },
+  },
+  ntfy: {
+    block: {
+      topic: "hermes-in",
+      serverUrl: "https://ntfy.example.org",
+      publishTopic: "hermes-out",
+      allowedUsers: ["hermes-in"],
+      allowAllUsers: true,
+      homeChannel: "hermes-out",
+    },
+    secrets: { ntfyToken: "tk_abcdef" },
+  },
+  irc: {
+    block: {
+      server: "irc.libera.chat",
+      port: 6697,
+      useTls: true,
+      channels: ["#hermes"],
+      nickname: "hermes-bot",
+      allowedUsers: ["alice"],
+      allowAllUsers: true,
+      homeChannel: "#hermes",
+    },
+    secrets: { ircServerPassword: "server-pass", ircNickservPassword: "nickserv-pass" },
+  },
+  simplex: {
+    block: {
+      wsUrl: "ws://10.1.10.7:5225",
+      allowedUsers: ["2"],
+      allowAllUsers: true,
+      autoAccept: false,
+      groupAllowed: ["5"],
+      homeChannel: "2",
+    },
+    secrets: {},
+  },
+  photon: {
+    block: {
+      projectId: "proj_123",
+      allowedUsers: ["+15557654321"],
+      allowAllUsers: true,
+      requireMention: true,
+      homeChannel: "+15557654321",
+    },
+    secrets: { photonProjectSecret: "photon-secret-1" },
+  },
+  buzz: {
+    block: {
+      relayUrl: "https://mycommunity.communities.buzz.xyz",
+      channels: ["0b9f1c2e-1111-2222-3333-444455556666"],
+      allowedUsers: ["a".repeat(64)],
+      allowAllUsers: true,
+      homeChannel: "0b9f1c2e-1111-2222-3333-444455556666",
+      cliPath: "/workspace/bin/buzz",
+    },
+    secrets: { buzzPrivateKey: "b".repeat(64) },
+  },
   homeAssistant: {
     block: { url: "http://10.1.10.40:8123" },
     secrets: { homeAssistantToken: "hass-token-abcdef" },
@@ -247,6 +664,9 @@ function withPlatforms(platforms: string[], edit: (raw: Raw) => void = () => {})
     (agent.platforms as Record<string, unknown>)[key] = structuredClone(FULL[key].block);
     Object.assign(secrets, FULL[key].secrets);
   }
+  // Platforms whose SDK the published image lacks run on an image built with it.
+  if (PLATFORMS.some((p) => platforms.includes(p.key) && p.imageLacks?.(FULL[p.key].block)))
+    agent.image = "registry.example.org/hermes-agent-full";
   edit(raw);
   return parseStackConfig(raw, opts);
 }
@@ -344,11 +764,15 @@ describe("the messaging-platform registry", () => {
     ]);
   });
 
-  it("matrix takes exactly one of an access token and a password, and a password needs the user id", () => {
+  it("matrix takes an access token or a password (hermes takes both), and a password needs the user id", () => {
     const both = problemsOf(() =>
       withPlatforms(["matrix"], (raw) => (raw.agentSecrets.hermes.matrixPassword = "pw-1234567")),
     );
-    expect(both).toContainEqual(expect.stringMatching(/exactly one of matrixAccessToken or matrixPassword/));
+    expect(both).toEqual([]);
+    const neither = problemsOf(() =>
+      withPlatforms(["matrix"], (raw) => delete raw.agentSecrets.hermes.matrixAccessToken),
+    );
+    expect(neither).toContainEqual(expect.stringMatching(/set matrixAccessToken or matrixPassword/));
     const password = problemsOf(() =>
       withPlatforms(["matrix"], (raw) => {
         delete raw.agentSecrets.hermes.matrixAccessToken;
@@ -361,13 +785,97 @@ describe("the messaging-platform registry", () => {
     ]);
   });
 
-  it("the health gate waits for every enabled platform but WhatsApp, which connects after its QR pairing", () => {
+  it("the health gate waits for every enabled platform but those that connect after a QR login (WhatsApp, Weixin)", () => {
     const parsed = withPlatforms(PLATFORMS.map((p) => p.key));
     expect(requiredPlatforms(parsed.config.agents[0])).toEqual(
       Object.keys(HERMES_READS)
-        .filter((n) => n !== "whatsapp")
+        .filter((n) => !CONNECT_AFTER_QR_LOGIN.includes(n))
         .sort(),
     );
+  });
+
+  it("gives every platform that listens its own port in the container, and publishes it only when asked", () => {
+    const parsed = withPlatforms(PLATFORMS.map((p) => p.key));
+    const agent = parsed.config.agents[0];
+    const listening = PLATFORMS.filter((p) => p.inbound).map((p) => p.hermesName);
+    // gateway/config.py PORT_BINDING_PLATFORM_VALUES (webhook, msgraph_webhook, sms, whatsapp_cloud, wecom_callback,
+    // bluebubbles, line; feishu only in webhook mode, not offered; api_server is not a platform block here) plus the
+    // Teams plugin's Bot Framework webhook.
+    expect(listening.sort()).toEqual(
+      [
+        "sms",
+        "webhook",
+        "whatsapp_cloud",
+        "wecom_callback",
+        "bluebubbles",
+        "line",
+        "teams",
+        "msgraph_webhook",
+      ].sort(),
+    );
+    const containerPorts = agent.ports.map((p) => p.containerPort);
+    expect(new Set(containerPorts).size).toBe(containerPorts.length);
+  });
+});
+
+describe("BlueBubbles' webhook", () => {
+  it("tells the user to register the published address: hermes registers localhost, which the Mac cannot reach", () => {
+    const published = withPlatforms(["bluebubbles"]);
+    expect(published.warnings).toContainEqual(
+      expect.stringMatching(
+        /^agents\.hermes\.platforms\.bluebubbles: hermes registers its webhook .* add http:\/\/<this host>:8647\/bluebubbles-webhook\?password=<the server password>/,
+      ),
+    );
+    const quiet = withPlatforms(["bluebubbles"], (raw) => {
+      delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>).bluebubbles.publish;
+    });
+    expect(quiet.warnings).toContainEqual(
+      expect.stringMatching(
+        /^agents\.hermes\.platforms\.bluebubbles\.publish is not set: .*no message arrives/,
+      ),
+    );
+    // The password stays out of the message: it names the setting, never the value.
+    expect(JSON.stringify(published.warnings)).not.toContain(FULL.bluebubbles.secrets.bluebubblesPassword);
+  });
+});
+
+describe("platforms the published image cannot run", () => {
+  // Dockerfile @00067189 builds the sealed venv with --extra all, messaging, otlp, anthropic, bedrock,
+  // azure-identity, hindsight, matrix, google-chat and sets HERMES_DISABLE_LAZY_INSTALLS=1; pyproject.toml @00067189
+  // keeps dingtalk-stream, lark-oapi and microsoft-teams-apps in their own extras, outside those. Buzz drives a CLI.
+  const LACKING = ["dingtalk", "feishu", "teams", "buzz"];
+
+  it.each(LACKING)("%s is refused on nousresearch/hermes-agent, before any resource", (key) => {
+    const problems = problemsOf(() =>
+      withPlatforms([key], (raw) => {
+        raw.agents.hermes.image = "nousresearch/hermes-agent";
+        delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>)[key].cliPath;
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^agents\\.hermes\\.platforms\\.${key}: the nousresearch/hermes-agent image does not ship .*HERMES_DISABLE_LAZY_INSTALLS=1.*agents\\.hermes\\.image`,
+        ),
+      ),
+    ]);
+  });
+
+  it.each(LACKING)("%s is warned about on another image", (key) => {
+    const parsed = withPlatforms([key], (raw) => {
+      raw.agents.hermes.image = "registry.example.org/hermes-agent-full";
+      delete (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>)[key].cliPath;
+    });
+    expect(parsed.warnings).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^agents\\.hermes\\.platforms\\.${key}: agents\\.hermes\\.image must ship`),
+      ),
+    );
+  });
+
+  it("only those: every other platform runs on the published image", () => {
+    const others = PLATFORMS.filter((p) => !LACKING.includes(p.key)).map((p) => p.key);
+    expect(problemsOf(() => withPlatforms(others))).toEqual([]);
   });
 });
 
@@ -446,8 +954,25 @@ describe("pairing commands", () => {
       "mattermost",
       "signal",
       "whatsapp",
+      "whatsapp_cloud",
       "email",
       "sms",
+      "bluebubbles",
+      "dingtalk",
+      "feishu",
+      "wecom",
+      "wecom_callback",
+      "weixin",
+      "qqbot",
+      "yuanbao",
+      "google_chat",
+      "teams",
+      "line",
+      "ntfy",
+      "irc",
+      "simplex",
+      "photon",
+      "buzz",
     ]);
   });
 });

@@ -3,7 +3,10 @@
  * MATRIX_HOMESERVER, MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD (with MATRIX_USER_ID), MATRIX_ALLOWED_USERS,
  * MATRIX_ALLOWED_ROOMS, MATRIX_ALLOW_ALL_USERS, MATRIX_HOME_ROOM, MATRIX_REQUIRE_MENTION, MATRIX_ENCRYPTION,
  * MATRIX_DEVICE_ID (a stable device keeps E2EE keys across restarts), MATRIX_RECOVERY_KEY. hermes enables the
- * platform on a token or a password (gateway/config.py `_apply_env_overrides`).
+ * platform on a token or a password (gateway/config.py `_apply_env_overrides`). Stricter than hermes, and kept
+ * because hermes would fail at runtime: `homeserver` is required (`_apply_env_overrides` enables Matrix without it
+ * and only logs "MATRIX_ACCESS_TOKEN/MATRIX_PASSWORD set but MATRIX_HOMESERVER is missing", leaving an empty
+ * homeserver to connect to), and `userId` with a password (the reference: "required for password login").
  */
 import { z } from "zod";
 import { bool, doc, httpUrl, list, listEntry, strictObject } from "../fields";
@@ -90,11 +93,13 @@ export const matrix = definePlatform({
     allowListed: b.allowedUsers.length + b.allowedRooms.length > 0,
   }),
   rules: (b, secrets, where, { problems, warnings }) => {
+    // hermes enables Matrix on a token or a password, and takes both (gateway/config.py `_apply_env_overrides`:
+    // `if matrix_token or getenv("MATRIX_PASSWORD")`); without either it is not enabled at all.
     const token = secrets.matrixAccessToken !== undefined;
     const password = secrets.matrixPassword !== undefined;
-    if (token === password) {
+    if (!token && !password) {
       problems.push(
-        `${where.secrets}: set exactly one of matrixAccessToken or matrixPassword (${where.block} is enabled). ` +
+        `${where.secrets}: set matrixAccessToken or matrixPassword (${where.block} is enabled). ` +
           `Set it with: pulumi config set --secret --path '${where.secrets}.matrixAccessToken'`,
       );
     }

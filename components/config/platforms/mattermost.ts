@@ -1,7 +1,9 @@
 /**
  * Mattermost (websocket: no inbound port). Variables: hermes' environment reference, "Messaging": MATTERMOST_URL,
  * MATTERMOST_TOKEN, MATTERMOST_ALLOWED_USERS, MATTERMOST_ALLOWED_CHANNELS, MATTERMOST_ALLOW_ALL_USERS,
- * MATTERMOST_HOME_CHANNEL, MATTERMOST_REQUIRE_MENTION.
+ * MATTERMOST_HOME_CHANNEL, MATTERMOST_REQUIRE_MENTION. hermes enables it on MATTERMOST_TOKEN alone
+ * (gateway/config.py `_apply_env_overrides`); `url` is required all the same because hermes would fail at runtime
+ * without it: that block only logs "MATTERMOST_TOKEN set but MATTERMOST_URL is missing" and stores an empty URL.
  */
 import { z } from "zod";
 import { bool, doc, httpUrl, list, listEntry, strictObject } from "../fields";

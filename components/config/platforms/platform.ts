@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { Findings } from "../errors";
-import { FieldDoc, bindAddress, bool, doc, port, strictObject } from "../fields";
+import { FieldDoc, bindAddress, bool, doc, list, listEntry, port, strictObject } from "../fields";
 
 /** A platform's block, as parsed: its own fields, plus nothing the program adds. */
 export type PlatformBlock = Record<string, unknown>;
@@ -62,6 +62,11 @@ export interface MessagingPlatform<B extends PlatformBlock = PlatformBlock> {
   /** hermes reports it connected only after an interactive pairing (WhatsApp's QR code): the health gate does not
    * wait for it. */
   connectsAfterPairing?: boolean;
+  /** What the published image (nousresearch/hermes-agent) lacks to run this platform, for this block: the image's
+   * Python environment is sealed and it refuses to install anything at runtime (Dockerfile @00067189:
+   * HERMES_DISABLE_LAZY_INSTALLS=1, built with the extras all, messaging, matrix, google-chat and a few providers).
+   * Enabling the platform on that image is refused; on another image it is warned about. */
+  imageLacks?: (block: B) => string | undefined;
   /** The README's platform table: how hermes reaches it, and a note on the block when it needs one. */
   readme: { inbound: string; note?: string };
   /** Rules across the block's fields and its secrets (secrets are plain strings here, validated, never echoed). */
@@ -117,3 +122,45 @@ export const publishBlock = (containerPort: number, what: string) =>
         `Publish the ${what} (port ${containerPort} in the container) on the host.`,
       ),
     );
+
+/** An allow-list entry hermes can match: no comma (it splits on commas), no blank, and no `*` (hermes reads `*` as
+ * everyone: that is `allowAllUsers`, which is warned about). */
+export const ANY_ID = /^[^\s,*]{1,256}$/;
+
+/** An allow-list field written to `env` (comma-joined). */
+export const senderList = (env: string, allowed: string, what: string, pattern: RegExp = ANY_ID) =>
+  list(listEntry(pattern, what))
+    .default([])
+    .meta(doc(allowed, "`[]`", `\`${env}\`.`));
+
+/** The optional home channel: where proactive messages (cron) go. */
+export const homeChannel = (env: string, allowed: string, what: string, pattern: RegExp = ANY_ID) =>
+  z
+    .string()
+    .regex(pattern, { error: `must be ${what}` })
+    .optional()
+    .meta(doc(allowed, "none", `\`${env}\`: where proactive messages (cron) go.`));
+
+/** A required identifier that is not a secret (an app id, a project id). */
+export const requiredId = (
+  env: string,
+  allowed: string,
+  what: string,
+  key: string,
+  pattern: RegExp = ANY_ID,
+) =>
+  z
+    .string()
+    .regex(pattern, { error: `must be ${what}` })
+    .meta(doc(allowed, `required with ${key}`, `\`${env}\`.`));
+
+/** The inbound port of a platform block with a `publish` field: published only when asked. */
+export const publishedAt =
+  (containerPort: number) =>
+  (b: { publish?: { port: number; bind: string } }): InboundPort | undefined =>
+    b.publish && { containerPort, hostPort: b.publish.port, bind: b.publish.bind };
+
+/** The usual `access` of a block with `allowAllUsers` and allow-lists. */
+export const accessOf =
+  <B extends { allowAllUsers: boolean }>(...lists: Array<(b: B) => readonly unknown[]>) =>
+  (b: B) => ({ allowAll: b.allowAllUsers, allowListed: lists.some((l) => l(b).length > 0) });

@@ -1,7 +1,10 @@
 /**
  * Slack in Socket Mode (outbound websocket: no inbound port). Variables: hermes' environment reference,
  * "Messaging": SLACK_BOT_TOKEN (xoxb-), SLACK_APP_TOKEN (xapp-, Socket Mode), SLACK_ALLOWED_USERS,
- * SLACK_ALLOW_ALL_USERS, SLACK_HOME_CHANNEL.
+ * SLACK_ALLOW_ALL_USERS, SLACK_HOME_CHANNEL. hermes enables Slack on SLACK_BOT_TOKEN alone (gateway/config.py
+ * `_apply_env_overrides`); the app token is required all the same because hermes fails at runtime without it:
+ * gateway/platforms/slack.py `SlackAdapter.connect` (Socket Mode only) logs "[Slack] SLACK_APP_TOKEN not set" and
+ * returns False (read at 01dd0a19; the reference @00067189: "required for Socket Mode").
  */
 import { z } from "zod";
 import { doc, list, listEntry, strictObject } from "../fields";
