@@ -10,7 +10,7 @@ import { agentSchema } from "./agentSchema";
 import { AgentSecretValues, agentSecretsSchema, lxcSecretsSchema } from "./agentSecrets";
 import { DockerHostConfig, dockerHostSchema } from "./dockerHost";
 import { ConfigError, Findings, checkUnique, formatPath } from "./errors";
-import { dnsLabel, doc, secretValue, strictObject } from "./fields";
+import { KEY_PATH, dnsLabel, doc, secretValue, strictObject } from "./fields";
 import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
@@ -94,7 +94,9 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
   if (nul.length > 0) throw new ConfigError(nul.map((p) => `${p}: contains a NUL character`));
   const result = stackSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`));
+    throw new ConfigError(result.error.issues.map(
+        (i) => `${formatPath(i.path)}: ${issueMessage(i).replaceAll(KEY_PATH, formatPath(i.path))}`,
+      ),);
   }
   const findings: Findings = { problems: [], warnings: [] };
   const parsed = result.data;
