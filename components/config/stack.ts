@@ -14,7 +14,14 @@ import { KEY_PATH, dnsLabel, doc, secretValue, strictObject } from "./fields";
 import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
-import { ProxmoxConfig, SshClientConfig, checkProxmoxUser, proxmoxSchema, sshClientSchema } from "./proxmox";
+import {
+  ProxmoxConfig,
+  SshClientConfig,
+  checkProxmoxTls,
+  checkProxmoxUser,
+  proxmoxSchema,
+  sshClientSchema,
+} from "./proxmox";
 
 export type { ParseOptions } from "./agentRules";
 
@@ -143,7 +150,10 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
       );
     }
   }
-  if (parsed.proxmox) checkProxmoxUser(parsed.proxmox, findings);
+  if (parsed.proxmox) {
+    checkProxmoxUser(parsed.proxmox, findings);
+    checkProxmoxTls(parsed.proxmox, findings);
+  }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed.proxmox, findings));
   checkUnique(
