@@ -300,7 +300,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
       time: new Date(started).toISOString(),
       ms: Date.now() - started,
       method,
-      path: url.pathname,
+      path: safeDecode(url.pathname),
       params: redacted,
       auth: authKind,
       user,
@@ -343,6 +343,14 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
       if (ownDir) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+function safeDecode(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -117,8 +117,10 @@ export class TaskManager {
     const startedAt = Date.now();
     const done = (async () => {
       let err: unknown;
+      // DELETE of the task kills the worker at once (check_worker with killit), whatever the work is doing.
+      const aborted = new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve()));
       try {
-        await work(ctx);
+        await Promise.race([work(ctx), aborted]);
         if (abort.signal.aborted) throw new Error("received interrupt");
         const left = this.minTaskMs - (Date.now() - startedAt);
         if (left > 0) await new Promise((r) => setTimeout(r, left));
