@@ -9,6 +9,7 @@
  *  - interfaces are made up from the netN lines: `lo` plus each NIC with its hwaddr and its static `ip`/`ip6`;
  *  - shutdown always succeeds at once (unless `hangOnShutdown` holds the vmid: then it waits for `timeout`
  *    and kills only with forceStop, as lxc-stop --nokill would);
+ *  - durations: none unless `delays` asks for them;
  *  - hot-plug records the keys it was asked to apply (`hotplugged`).
  */
 import { execFileSync } from "node:child_process";
@@ -35,6 +36,8 @@ export class SimulatedBackend implements ContainerBackend {
   readonly hotplugged: Array<{ vmid: number; keys: string[] }> = [];
   /** VMIDs whose CT ignores a clean shutdown (to exercise timeout and forceStop). */
   readonly hangOnShutdown = new Set<number>();
+  /** Simulated durations in ms (a real create takes tens of seconds; here 0 unless a test asks). */
+  readonly delays: { create?: number; start?: number } = {};
   /** Configs the CTs were last started with (tests check that pending changes were applied at start). */
   readonly startedWith = new Map<number, CtConfig>();
 
@@ -57,6 +60,7 @@ export class SimulatedBackend implements ContainerBackend {
     if (!rootfs) throw new Error("no rootfs");
     fs.mkdirSync(rootfs.source, { recursive: true });
     task.log(`extracting archive '${spec.templatePath}' (simulated: not extracted)`);
+    await sleep(this.delays.create);
     const hostname = spec.config.props.hostname || `CT${spec.ct.vmid}`;
     const put = (rel: string, text: string, mode = 0o644) => {
       const f = path.join(rootfs.source, rel);
@@ -92,6 +96,7 @@ export class SimulatedBackend implements ContainerBackend {
     for (const m of mounts)
       if (m.type === "bind" && !fs.existsSync(m.source))
         throw new Error(`directory '${m.source}' does not exist`);
+    await sleep(this.delays.start);
     this.started.set(this.key(ct), Date.now());
     this.startedWith.set(ct.vmid, { props: { ...config.props }, lxc: [...config.lxc] });
     task.log(`starting CT ${ct.vmid} (simulated)`);
@@ -158,4 +163,8 @@ export class SimulatedBackend implements ContainerBackend {
   async close(): Promise<void> {
     this.started.clear();
   }
+}
+
+function sleep(ms: number | undefined): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms ?? 0));
 }

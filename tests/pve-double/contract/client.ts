@@ -41,7 +41,9 @@ export class PveClient {
     params: Record<string, string | number> = {},
     opts: { noAuth?: boolean; noCsrf?: boolean } = {},
   ): Promise<Answer> {
-    const form = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const form = new URLSearchParams(
+      Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
     const isBody = method === "POST" || method === "PUT";
     const url = new URL(`api2/json${path}${!isBody && form ? `?${form}` : ""}`, this.base);
     const headers: Record<string, string> = { Accept: "application/json" };
