@@ -60,7 +60,7 @@ export class SimulatedBackend implements ContainerBackend {
     if (!rootfs) throw new Error("no rootfs");
     fs.mkdirSync(rootfs.source, { recursive: true });
     task.log(`extracting archive '${spec.templatePath}' (simulated: not extracted)`);
-    await sleep(this.delays.create);
+    await sleep(this.delays.create, task.signal);
     const hostname = spec.config.props.hostname || `CT${spec.ct.vmid}`;
     const put = (rel: string, text: string, mode = 0o644) => {
       const f = path.join(rootfs.source, rel);
@@ -96,7 +96,7 @@ export class SimulatedBackend implements ContainerBackend {
     for (const m of mounts)
       if (m.type === "bind" && !fs.existsSync(m.source))
         throw new Error(`directory '${m.source}' does not exist`);
-    await sleep(this.delays.start);
+    await sleep(this.delays.start, task.signal);
     this.started.set(this.key(ct), Date.now());
     this.startedWith.set(ct.vmid, { props: { ...config.props }, lxc: [...config.lxc] });
     task.log(`starting CT ${ct.vmid} (simulated)`);
@@ -104,7 +104,7 @@ export class SimulatedBackend implements ContainerBackend {
 
   async shutdown(ct: CtRef, opts: { timeout: number; forceStop: boolean }, task: TaskContext): Promise<void> {
     if (this.hangOnShutdown.has(ct.vmid)) {
-      await new Promise((r) => setTimeout(r, opts.timeout * 1000));
+      await sleep(opts.timeout * 1000, task.signal);
       if (!opts.forceStop) throw new Error("container did not stop"); // src/PVE/LXC.pm vm_stop
     }
     this.started.delete(this.key(ct));
@@ -165,6 +165,12 @@ export class SimulatedBackend implements ContainerBackend {
   }
 }
 
-function sleep(ms: number | undefined): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms ?? 0));
+function sleep(ms: number | undefined, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms ?? 0);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
