@@ -78,6 +78,15 @@ describe("README: pin first, then connect", () => {
   });
 });
 
+describe("README: the Proxmox API's CA", () => {
+  it("every SSL_CERT_DIR export is the every-shell block's (system roots kept, the nodes' CAs added)", () => {
+    const exports = README.split("\n").filter((l) => /^export SSL_CERT_DIR=/.test(l));
+    expect(exports.length).toBeGreaterThanOrEqual(3);
+    const values = new Set(exports.map((l) => l.replace(/\s+#.*$/, "")));
+    expect([...values]).toEqual(['export SSL_CERT_DIR="/etc/ssl/certs:$HOME/.config/hermes-lxc/ca"']);
+  });
+});
+
 describe("sample keys", () => {
   const KEY_RE = /\b(ssh-(?:ed25519|rsa)|ecdsa-sha2-nistp\d+) (AAAA[A-Za-z0-9+/=]{20,})/g;
   const keysIn = (text: string) => [...text.matchAll(KEY_RE)].map((m) => m[2]);
