@@ -154,22 +154,25 @@ export const KEY_PATH = "{keyPath}";
  * already rounded when the program read it, so it is refused with the command that stores it as text.
  */
 export const numericId = (pattern: RegExp, what: string) =>
-  z.preprocess((v, ctx) => {
-    if (typeof v !== "number") return v;
-    if (Number.isSafeInteger(v)) return String(v);
-    if (Number.isInteger(v)) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          "is a number larger than 2^53 - 1, which JSON (and so the program) only reads rounded: the id it " +
-          "received is already wrong. Store it as text: pulumi config set --type string --path " +
-          `'${KEY_PATH}' <id> (or quote it in the stack file: "<id>")`,
-        fatal: true,
-      });
-      return z.NEVER;
-    }
-    return String(v); // 1.5: the pattern refuses it with what is allowed
-  }, listEntry(pattern, what));
+  z.preprocess(
+    (v, ctx) => {
+      if (typeof v !== "number") return v;
+      if (Number.isSafeInteger(v)) return String(v);
+      if (Number.isInteger(v)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "is a number larger than 2^53 - 1, which JSON (and so the program) only reads rounded: the id it " +
+            "received is already wrong. Store it as text: pulumi config set --type string --path " +
+            `'${KEY_PATH}' <id> (or quote it in the stack file: "<id>")`,
+          fatal: true,
+        });
+        return z.NEVER;
+      }
+      return String(v); // 1.5: the pattern refuses it with what is allowed
+    },
+    listEntry(pattern, what),
+  );
 
 /** A numeric id list (Telegram and Discord ids). */
 export const numericIds = (what: string) => list(numericId(/^\d{1,20}$/, `a numeric ${what} id`));

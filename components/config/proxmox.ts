@@ -29,7 +29,7 @@ export const proxmoxSchema = strictObject({
       doc(
         "bool",
         "`false`",
-        "Skip TLS verification of the API (warned): the password then goes to whoever answers. Verify the node's own CA instead (README, \"Pin the node first\").",
+        'Skip TLS verification of the API (warned): the password then goes to whoever answers. Verify the node\'s own CA instead (README, "Pin the node first").',
       ),
     ),
   username: str(256)
@@ -91,6 +91,6 @@ export function checkProxmoxTls(proxmox: ProxmoxConfig, findings: Findings): voi
       "answers at proxmox.endpoint. Verify the node's own CA instead: save its /etc/pve/pve-root-ca.pem (read on " +
       "the node's console) as ~/.config/hermes-lxc/ca/<node>.pem, export " +
       'SSL_CERT_DIR="/etc/ssl/certs:$HOME/.config/hermes-lxc/ca" in the shell that runs pulumi, then: ' +
-      "pulumi config set --path proxmox.insecure false (README, \"Pin the node first\").",
+      'pulumi config set --path proxmox.insecure false (README, "Pin the node first").',
   );
 }

@@ -101,9 +101,11 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
   if (nul.length > 0) throw new ConfigError(nul.map((p) => `${p}: contains a NUL character`));
   const result = stackSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map(
+    throw new ConfigError(
+      result.error.issues.map(
         (i) => `${formatPath(i.path)}: ${issueMessage(i).replaceAll(KEY_PATH, formatPath(i.path))}`,
-      ),);
+      ),
+    );
   }
   const findings: Findings = { problems: [], warnings: [] };
   const parsed = result.data;

@@ -210,7 +210,7 @@ export function promptedSecretKey(line: string): string | undefined {
  * not know is an error: the README's placeholders are part of what this tier checks.
  */
 export function filled(line: string, values: Record<string, string>): string {
-  return line.replace(/'?<([^<>']+)>'?/g, (whole, name: string) => {
+  return line.replace(/'?<([^<>']+)>'?/g, (_whole, name: string) => {
     if (!(name in values))
       throw new Error(`README line has a placeholder this tier does not fill: <${name}>\n${line}`);
     return `'${values[name]}'`;

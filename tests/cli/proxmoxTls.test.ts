@@ -58,10 +58,9 @@ function bash(
 }
 
 /** Runs the README's every-shell block, then the probe, in a bash with the world's HOME. */
-async function login(options: { insecure?: boolean; url?: string; env?: Record<string, string> } = {}): {
-  out: string;
-  logins: number;
-} {
+async function login(
+  options: { insecure?: boolean; url?: string; env?: Record<string, string> } = {},
+): Promise<{ out: string; logins: number }> {
   const before = fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).length;
   const shell = commandLines(readmeBlock("every-shell")).join("\n");
   const r = await bash(`${shell}\n"$PROBE" "$URL" "$INSECURE"`, {

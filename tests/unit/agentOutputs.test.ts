@@ -9,7 +9,8 @@ function agentWith(mutate: (a: Mutable, secrets: Mutable) => void) {
   mutate(raw.agents.hermes, raw.agentSecrets.hermes);
   return parseStackConfig(raw, { readFile: readProjectFile }).config.agents[0];
 }
-const SSH = "ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' root@10.1.10.57";
+const SSH =
+  "ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' root@10.1.10.57";
 
 describe("agent endpoints in the stack outputs", () => {
   it("nothing when the API server and the dashboard are off", () => {

@@ -6,7 +6,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEFAULT_SNAPSHOT_PATHS, eraseCommand, SnapshotPlacement } from "../../components/gateway/snapshotScripts";
+import {
+  DEFAULT_SNAPSHOT_PATHS,
+  eraseCommand,
+  SnapshotPlacement,
+} from "../../components/gateway/snapshotScripts";
 
 function world() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "erase-"));
@@ -27,7 +31,7 @@ function world() {
     dataPath: path.join(root, "state/hermes"),
     directory: path.join(root, "snap"),
     containerName: "hermes-hermes",
-    settings: { schedule: "daily", keep: 7, maxAgeDays: 30 } as SnapshotPlacement["settings"],
+    settings: { schedule: "daily", keep: 7, maxAgeDays: 30 },
   };
   const cmd = eraseCommand(placement, { ...DEFAULT_SNAPSHOT_PATHS, confDir: path.join(root, "conf") });
   // `ssh host <one quoted word>`: the remote login shell runs the word's content.
