@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RunningDouble, startDouble } from "../pve-double/double";
-import { commandLines, readmeBlock } from "./harness";
+import { commandLines, pulumiCli, readmeBlock } from "./harness";
 
 const PASSWORD = "canary-root-pam-password-7d1e";
 let pve: RunningDouble;
@@ -169,4 +169,100 @@ describe("the Proxmox API over TLS verified against the node's own CA", () => {
     expect(r.out).toBe("login: HTTP 200\n");
     expect(r.logins).toBe(1);
   });
+});
+
+/**
+ * The real provider: the pulumi-resource-proxmoxve plugin (built outside the repository, see tests/engine/README.md)
+ * previewing a program whose only work is an invoke that logs in and reads /version. It runs where the plugin is
+ * found (the engine tier's toolchain directory) and is reported as skipped elsewhere.
+ */
+const pluginDir =
+  process.env.HERMES_LXC_PULUMI_PLUGINS ??
+  path.join(os.homedir(), ".cache", "hermes-lxc", "pulumi-toolchain", "bin");
+const plugin = path.join(pluginDir, "pulumi-resource-proxmoxve");
+const withPlugin = fs.existsSync(plugin) ? describe : describe.skip;
+if (!fs.existsSync(plugin)) console.log(`proxmoxTls: no ${plugin}: the real provider's cases are skipped`);
+
+withPlugin("the real proxmoxve provider against the double", () => {
+  let cli: string;
+  let work: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(
+    async () => {
+      cli = pulumiCli();
+      work = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-tls-plugin-"));
+      const manifest = JSON.parse(
+        fs.readFileSync(require.resolve("@muhlba91/pulumi-proxmoxve/package.json"), "utf8"),
+      ) as { pulumi: { version: string } };
+      env = {
+        PATH: `${path.dirname(cli)}:/usr/local/bin:/usr/bin:/bin`,
+        HOME: home,
+        PULUMI_HOME: path.join(work, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "tls-tier",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        PROXMOX_PASSWORD: PASSWORD,
+      };
+      fs.mkdirSync(path.join(work, "state"));
+      const version = manifest.pulumi.version.replace(/^v/, "");
+      execFileSync(cli, ["plugin", "install", "resource", "proxmoxve", version, "--file", plugin], {
+        env,
+        stdio: "ignore",
+      });
+    },
+    20 * 60 * 1000,
+  );
+
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /** The program previewed in a shell that ran the README's every-shell block. */
+  async function previewLogin(
+    insecure = false,
+  ): Promise<{ ok: boolean; version?: string; error?: string; logins: number }> {
+    const before = fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).length;
+    const shell = commandLines(readmeBlock("every-shell")).join("\n");
+    const script = `${shell}\nexec node ${JSON.stringify(path.join(__dirname, "proxmox-login.js"))} "$WORK" "$URL" "$INSECURE"`;
+    const r = await bash(script, { ...env, WORK: work, URL: pve.url, INSECURE: String(insecure) }, work);
+    const entries = fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).slice(before);
+    const logins = entries.filter(
+      (e) => /"path":"\/api2\/json\/access\/ticket"/.test(e) && /"status":200/.test(e),
+    );
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    try {
+      return {
+        ...(JSON.parse(line) as { ok: boolean; version?: string; error?: string }),
+        logins: logins.length,
+      };
+    } catch {
+      return { ok: false, error: `${r.stdout}${r.stderr}`, logins: logins.length };
+    }
+  }
+
+  it(
+    "verified with the node's CA (insecure: false): the provider logs in and reads the version",
+    async () => {
+      fs.copyFileSync(pve.caFile, path.join(caDir(), "pve.pem"));
+      const r = await previewLogin();
+      expect({ ok: r.ok, error: r.error }).toEqual({ ok: true, error: undefined });
+      expect(r.logins).toBeGreaterThanOrEqual(1);
+    },
+    5 * 60 * 1000,
+  );
+
+  it(
+    "with another CA in its place, the provider refuses the node and never sends the password",
+    async () => {
+      fs.copyFileSync(throwawayCa(home), path.join(caDir(), "pve.pem"));
+      const r = await previewLogin();
+      expect(r.ok).toBe(false);
+      expect(r.error).toMatch(/x509: certificate signed by unknown authority/);
+      expect(r.logins).toBe(0);
+    },
+    5 * 60 * 1000,
+  );
 });
