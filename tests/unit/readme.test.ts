@@ -120,3 +120,34 @@ describe("sample keys", () => {
     expect(copies).toEqual([]);
   });
 });
+
+describe("Pulumi.example.yaml: every value a user must decide is marked CHANGE", () => {
+  const lines = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.example.yaml"), "utf8").split("\n");
+  /** The line of `key:` (the n-th one), and whether it or the comment lines just above it say CHANGE. */
+  function marked(key: string, nth = 0): boolean {
+    // rootSshKeys: its entry, the placeholder key, is the value to change.
+    const re = key === "rootSshKeys" ? /^\s*- ssh-ed25519 / : new RegExp(`^\\s*(- )?${key}:`);
+    const at = lines.map((l, i) => (re.test(l) ? i : -1)).filter((i) => i >= 0)[nth];
+    if (at === undefined) throw new Error(`no ${key}: in Pulumi.example.yaml`);
+    let i = at;
+    if (lines[i].includes("# CHANGE")) return true;
+    while (i > 0 && /^\s*#/.test(lines[i - 1])) if (/CHANGE/.test(lines[--i])) return true;
+    return false;
+  }
+
+  it.each([
+    ["endpoint"],
+    ["pve"],
+    ["address"],
+    ["hostKey"],
+    ["node"],
+    ["vmId"],
+    ["datastore", 0],
+    ["bridge"],
+    ["rootSshKeys"],
+    ["baseUrl"],
+    ["model"],
+  ])("%s", (key, nth = 0) => {
+    expect(marked(String(key), Number(nth))).toBe(true);
+  });
+});
