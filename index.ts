@@ -145,6 +145,8 @@ export const agents = Object.fromEntries(
         list: g.snapshots.listCommand,
         restoreLatest: g.snapshots.restoreLatestCommand,
         snapshotNow: g.snapshots.snapshotNowCommand,
+        // Pulumi never deletes an agent's data or snapshots: this does, after `pulumi destroy` (README).
+        eraseAfterDestroy: g.snapshots.eraseCommand,
       },
     },
   ]),

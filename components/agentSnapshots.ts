@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DEFAULT_SNAPSHOT_PATHS,
   SnapshotPlacement,
+  eraseCommand,
   restoreCommand,
   snapshotCommand,
   snapshotInstallEnv,
@@ -43,6 +44,8 @@ export class AgentSnapshots extends pulumi.ComponentResource {
   public readonly listCommand: pulumi.Output<string>;
   /** Takes a snapshot now. */
   public readonly snapshotNowCommand: pulumi.Output<string>;
+  /** Removes the agent's data, set-aside copies and snapshots for good (refused while it is deployed). */
+  public readonly eraseCommand: pulumi.Output<string>;
   /** What the schedule is (`off`, or the OnCalendar value), keep count and maximum age. */
   public readonly schedule: string;
 
@@ -72,12 +75,14 @@ export class AgentSnapshots extends pulumi.ComponentResource {
     this.restoreLatestCommand = onMachine(restoreCommand(p, "latest"));
     this.listCommand = onMachine(restoreCommand(p, "list"));
     this.snapshotNowCommand = onMachine(snapshotCommand(p, "manual", DEFAULT_SNAPSHOT_PATHS));
+    this.eraseCommand = onMachine(eraseCommand(p));
     this.schedule = `${p.settings.schedule}; keep ${p.settings.keep}, at most ${p.settings.maxAgeDays} days`;
     this.registerOutputs({
       directory: this.directory,
       restoreLatestCommand: this.restoreLatestCommand,
       listCommand: this.listCommand,
       snapshotNowCommand: this.snapshotNowCommand,
+      eraseCommand: this.eraseCommand,
       schedule: this.schedule,
     });
   }

@@ -62,7 +62,7 @@ export class HermesLxc extends pulumi.ComponentResource {
   public readonly hostKey: pulumi.Output<string>;
   /** Its SHA256 fingerprint. */
   public readonly hostKeyFingerprint: pulumi.Output<string>;
-  /** `ssh -o HostKeyAlias=... root@<address>`. */
+  /** `ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=... root@<address>`. */
   public readonly sshCommand: pulumi.Output<string>;
   /** Host path, container path and host owner of every bind mount. */
   public readonly mounts: MountRow[];

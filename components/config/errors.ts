@@ -44,3 +44,15 @@ export function checkUnique(entries: Array<[string, string]>, verb: string, prob
     else seen.set(key, where);
   }
 }
+
+/**
+ * Names the stack in every pulumi command a message hands the user to paste (`pulumi config set ...` becomes
+ * `pulumi config set -s <stack> ...`): `pulumi stack init` selects the newest stack, so a command without `-s`
+ * would land on whichever stack happens to be selected.
+ */
+export function namingStack(message: string, stack: string): string {
+  return message.replace(
+    /\bpulumi (config set|config rm|config get|up|preview|refresh|destroy|stack output)(?= )(?! -s )/g,
+    `pulumi $1 -s ${stack}`,
+  );
+}

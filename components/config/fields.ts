@@ -144,8 +144,38 @@ export const secretValue = str(4096)
 export const listEntry = (pattern: RegExp, what: string) =>
   z.string({ error: "must be a string" }).regex(pattern, { error: `must be ${what}` });
 
+/** Stands for the key path in a message; parseStackConfig puts the problem's own path there. */
+export const KEY_PATH = "{keyPath}";
+
+/**
+ * A numeric id, typed either way: `pulumi config set --path '...allowedUsers[0]' 987654321` stores a YAML integer
+ * (the CLI: "integers are treated as numbers"), which reaches the program as a JSON number. Integers up to
+ * 2^53 - 1 are exact in JSON and kept as their digits (every Telegram id). A larger one (a Discord snowflake) was
+ * already rounded when the program read it, so it is refused with the command that stores it as text.
+ */
+export const numericId = (pattern: RegExp, what: string) =>
+  z.preprocess(
+    (v, ctx) => {
+      if (typeof v !== "number") return v;
+      if (Number.isSafeInteger(v)) return String(v);
+      if (Number.isInteger(v)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "is a number larger than 2^53 - 1, which JSON (and so the program) only reads rounded: the id it " +
+            "received is already wrong. Store it as text: pulumi config set --type string --path " +
+            `'${KEY_PATH}' <id> (or quote it in the stack file: "<id>")`,
+          fatal: true,
+        });
+        return z.NEVER;
+      }
+      return String(v); // 1.5: the pattern refuses it with what is allowed
+    },
+    listEntry(pattern, what),
+  );
+
 /** A numeric id list (Telegram and Discord ids). */
-export const numericIds = (what: string) => list(listEntry(/^\d{1,20}$/, `a numeric ${what} id`));
+export const numericIds = (what: string) => list(numericId(/^\d{1,20}$/, `a numeric ${what} id`));
 
 /** An http(s) URL without blanks, quotes, backslashes or a trailing slash. */
 export const httpUrl = (example: string) =>

@@ -9,7 +9,7 @@ import { expandHome } from "../lib/knownHosts";
 import * as yaml from "js-yaml";
 import { clientKeyProblems, localToolProblems, placeholderProblems } from "./preflight";
 import { EngineConfig, readRawConfig } from "./rawConfig";
-import { ConfigError } from "./errors";
+import { ConfigError, namingStack } from "./errors";
 import { ParsedStackConfig, StackConfig, parseStackConfig } from "./stack";
 
 /** Secret inputs, each wrapped in pulumi.secret so they stay encrypted in state and masked in output. */
@@ -59,7 +59,7 @@ export function loadStackConfig(
   } catch (e) {
     // A RunError is printed once, as its message, without the stack trace the runtime adds to other errors: a
     // configuration problem is the user's to fix, and the message already names the key path.
-    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    if (e instanceof ConfigError) throw new pulumi.RunError(namingStack(e.message, pulumi.getStack()));
     throw e;
   }
 }
@@ -85,7 +85,7 @@ function readAndValidate(environment: Environment): LoadedStackConfig {
       return fs.readFileSync(resolved, "utf8");
     },
   });
-  for (const warning of parsed.warnings) void pulumi.log.warn(warning);
+  for (const warning of parsed.warnings) void pulumi.log.warn(namingStack(warning, pulumi.getStack()));
   // The example's placeholders first, alone: the other checks would only report their consequences.
   const placeholders = placeholderProblems(parsed.config);
   if (placeholders.length > 0) throw new ConfigError(placeholders);

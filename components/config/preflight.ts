@@ -131,8 +131,8 @@ export function placeholderProblems(
     `is the example's placeholder, not a real host key (every SSH connection is checked against it). Read the ` +
     `real one on the machine's console, or in an SSH session you already trust: ` +
     `cat /etc/ssh/ssh_host_ed25519_key.pub; then: pulumi config set --path '${keyPath}' '<that line>'. ` +
-    `(ssh-keyscan -t ed25519 ${address} prints it over the network: trust it only once its fingerprint matches ` +
-    `what ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints on the console.)`;
+    `(Over the network, ssh-keyscan -t ed25519 ${address} | ssh-keygen -lf - prints its fingerprint: use that ` +
+    `line only if the fingerprint is the one ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints on the console.)`;
   const addressAdvice = (keyPath: string, what: string) =>
     `is the example's placeholder (.invalid names never resolve): set ${what}: pulumi config set --path '${keyPath}' <value>`;
 

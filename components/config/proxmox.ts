@@ -13,7 +13,7 @@ const nodeSchema = strictObject({
     doc(
       "`ssh-ed25519 AAAA...`",
       "required",
-      "The node's pinned SSH host key (`ssh-keyscan -t ed25519 <node>` from a trusted network, or read on the console).",
+      "The node's pinned SSH host key, read on its console (`cat /etc/ssh/ssh_host_ed25519_key.pub`).",
     ),
   ),
 });
@@ -25,7 +25,13 @@ export const proxmoxSchema = strictObject({
     .meta(doc("`https://<host>:8006/`", "required", "Proxmox VE API endpoint.")),
   insecure: bool
     .default(false)
-    .meta(doc("bool", "`false`", "Accept the node's self-signed TLS certificate.")),
+    .meta(
+      doc(
+        "bool",
+        "`false`",
+        'Skip TLS verification of the API (warned): the password then goes to whoever answers. Verify the node\'s own CA instead (README, "Pin the node first").',
+      ),
+    ),
   username: str(256)
     .default("root@pam")
     .meta(doc("`root@pam` only", "`root@pam`", "API user; tokens are refused (bind mounts, keyctl).")),
@@ -72,4 +78,19 @@ export function checkProxmoxUser(proxmox: ProxmoxConfig, findings: Findings): vo
       "proxmox.username: must be root@pam: Proxmox allows bind mounts and the keyctl feature only to root@pam",
     );
   }
+}
+
+/**
+ * `insecure: true` skips TLS verification: root@pam's password then goes to whoever answers at the endpoint. Allowed
+ * (a first try on a lab network), never silently. The verified way needs nothing but the node's own CA (README).
+ */
+export function checkProxmoxTls(proxmox: ProxmoxConfig, findings: Findings): void {
+  if (!proxmox.insecure) return;
+  findings.warnings.push(
+    "proxmox.insecure is true: the API's certificate is not verified, so root@pam's password goes to whoever " +
+      "answers at proxmox.endpoint. Verify the node's own CA instead: save its /etc/pve/pve-root-ca.pem (read on " +
+      "the node's console) as ~/.config/hermes-lxc/ca/<node>.pem, export " +
+      'SSL_CERT_DIR="/etc/ssl/certs:$HOME/.config/hermes-lxc/ca" in the shell that runs pulumi, then: ' +
+      'pulumi config set --path proxmox.insecure false (README, "Pin the node first").',
+  );
 }

@@ -10,11 +10,18 @@ import { agentSchema } from "./agentSchema";
 import { AgentSecretValues, agentSecretsSchema, lxcSecretsSchema } from "./agentSecrets";
 import { DockerHostConfig, dockerHostSchema } from "./dockerHost";
 import { ConfigError, Findings, checkUnique, formatPath } from "./errors";
-import { dnsLabel, doc, secretValue, strictObject } from "./fields";
+import { KEY_PATH, dnsLabel, doc, secretValue, strictObject } from "./fields";
 import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
-import { ProxmoxConfig, SshClientConfig, checkProxmoxUser, proxmoxSchema, sshClientSchema } from "./proxmox";
+import {
+  ProxmoxConfig,
+  SshClientConfig,
+  checkProxmoxTls,
+  checkProxmoxUser,
+  proxmoxSchema,
+  sshClientSchema,
+} from "./proxmox";
 
 export type { ParseOptions } from "./agentRules";
 
@@ -94,7 +101,11 @@ export function parseStackConfig(raw: RawStackConfig, options: ParseOptions): Pa
   if (nul.length > 0) throw new ConfigError(nul.map((p) => `${p}: contains a NUL character`));
   const result = stackSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`));
+    throw new ConfigError(
+      result.error.issues.map(
+        (i) => `${formatPath(i.path)}: ${issueMessage(i).replaceAll(KEY_PATH, formatPath(i.path))}`,
+      ),
+    );
   }
   const findings: Findings = { problems: [], warnings: [] };
   const parsed = result.data;
@@ -141,7 +152,10 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
       );
     }
   }
-  if (parsed.proxmox) checkProxmoxUser(parsed.proxmox, findings);
+  if (parsed.proxmox) {
+    checkProxmoxUser(parsed.proxmox, findings);
+    checkProxmoxTls(parsed.proxmox, findings);
+  }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed.proxmox, findings));
   checkUnique(

@@ -89,6 +89,24 @@ export function snapshotUninstallCommand(
   ].join("; ");
 }
 
+/**
+ * Removes an agent's data and snapshots for good, once it is no longer deployed: its /opt/data (`.env` and
+ * `auth.json` hold its secrets in plain text), the copies a restore set aside, and every snapshot archive. Pulumi
+ * never deletes them (README, "Rollback and destroy"); this is the one command that does, and it refuses while the
+ * agent is still deployed (its snapshot conf file exists until `pulumi destroy` or the agent's removal runs).
+ * One quoted argument, so that pasted after `ssh ...` it runs on the remote machine exactly as written.
+ */
+export function eraseCommand(p: SnapshotPlacement, paths: SnapshotPaths = DEFAULT_SNAPSHOT_PATHS): string {
+  const conf = shellQuote(`${paths.confDir}/${p.id}.conf`);
+  const data = shellQuote(p.dataPath);
+  const script =
+    `if [ -e ${conf} ]; then echo 'hermes-lxc: agent ${p.id} is still deployed: pulumi destroy (or remove the ` +
+    `agent from the stack and pulumi up) first' >&2; exit 1; fi; ` +
+    `rm -rf --one-file-system -- ${data} ${data}.before-restore-* ${data}.restoring-* ` +
+    `${shellQuote(`${p.directory}/${p.agent}`)} && echo 'hermes-lxc: erased ${p.id}: data, set-aside copies, snapshots'`;
+  return shellQuote(script);
+}
+
 /** `hermes-lxc-snapshot <id> <label>` as a command line. */
 export function snapshotCommand(p: SnapshotPlacement, label: string, paths = DEFAULT_SNAPSHOT_PATHS): string {
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(label)) throw new Error(`snapshot label must be [a-z0-9-]: ${label}`);

@@ -70,9 +70,14 @@ export function dockerSshOptions(knownHostsFile: string, alias: string, privateK
 
 /**
  * `ssh` options for a ready-to-paste command that verifies the pinned key the program wrote (writeKnownHostsFile).
+ * StrictHostKeyChecking=yes: on a machine where that file does not exist yet (a second workstation, a shared
+ * backend), ssh refuses instead of asking to trust whatever key it is shown; `pulumi preview` there writes it.
  * The path is home-expanded and quoted: stack outputs are pasted into a shell, so a path must not run anything.
  */
 export function pinnedSshOptions(knownHostsDir: string, alias: string, port = 22): string {
   const file = path.join(expandHome(knownHostsDir), alias);
-  return `ssh -o HostKeyAlias=${alias} -o UserKnownHostsFile=${shellQuote(file)}${port === 22 ? "" : ` -p ${port}`}`;
+  return (
+    `ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=${alias} -o UserKnownHostsFile=${shellQuote(file)}` +
+    (port === 22 ? "" : ` -p ${port}`)
+  );
 }

@@ -41,10 +41,8 @@ interface Scenario {
   stackFileBlock?: string;
 }
 
-const scenarios: Scenario[] = [
-  { stack: "homelab", setupBlock: "setup-homelab" },
-  { stack: "dockerhost", setupBlock: "setup-dockerhost", stackFileBlock: "stack-dockerhost" },
-];
+/** "Your own stack" and the Docker-host stack are walked through by newcomer.test.ts, one after the other. */
+const scenarios: Scenario[] = [{ stack: "homelab", setupBlock: "setup-homelab" }];
 
 /** Runs README blocks' commands in a fresh world, answering each secret prompt with its canary. */
 function runSetup(world: UserWorld, blocks: string[]): Array<{ line: string; code: number; out: string }> {
@@ -59,56 +57,6 @@ function runSetup(world: UserWorld, blocks: string[]): Array<{ line: string; cod
   return setup;
 }
 
-/**
- * "Your own stack": the example copied and (here) not edited. The preview must stop before any resource, at the
- * example's placeholders, each named with what to run; the one the README's commands replace (rootSshKeys[0]) is
- * gone, and nothing else is wrong with the example.
- */
-describe("README: your own stack from Pulumi.example.yaml, placeholders left in place", () => {
-  let world: UserWorld;
-  let setup: Array<{ line: string; code: number; out: string }>;
-  let preview: RuntimeResult;
-
-  beforeAll(
-    () => {
-      world = new UserWorld(cli);
-      setup = runSetup(world, ["copy-example", "setup-example"]);
-      preview = world.preview("mine");
-    },
-    10 * 60 * 1000,
-  );
-
-  afterAll(() => {
-    if (process.env.CLI_TIER_KEEP !== "1") world?.remove();
-  });
-
-  it("runs every setup command of the README", () => {
-    const failed = setup.filter((s) => s.code !== 0).map((s) => `$ ${s.line}\n${s.out}`);
-    expect(failed).toEqual([]);
-    expect(setup.some((s) => /^cp Pulumi\.example\.yaml /.test(s.line))).toBe(true);
-  });
-
-  it("stops before any resource at exactly the placeholders left, saying what to run", () => {
-    const text = `${preview.stdout}${preview.stderr}${preview.error ?? ""}`;
-    expect(preview.evaluated).toBe(false);
-    expect(text).toContain("Invalid stack configuration (nothing was deployed)");
-    const named = [...text.matchAll(/^\s*- ([\w.[\]]+): /gm)].map((m) => m[1]);
-    expect([...new Set(named)].sort()).toEqual([
-      "proxmox.endpoint",
-      "proxmox.nodes.pve.address",
-      "proxmox.nodes.pve.hostKey",
-    ]);
-    expect(text).toContain("cat /etc/ssh/ssh_host_ed25519_key.pub");
-    expect(text).not.toMatch(MISSING_PLUGIN);
-  });
-
-  it("prints and stores no secret in plain text", () => {
-    const everything = `${world.transcript.join("\n")}\n${world.allFilesText()}`;
-    const leaked = Object.entries(canaries).filter(([, v]) => everything.includes(v));
-    expect(leaked.map(([k]) => k)).toEqual([]);
-  });
-});
-
 describe.each(scenarios)("README setup, then pulumi preview: $stack", (scenario) => {
   let world: UserWorld;
   let setup: Array<{ line: string; code: number; out: string }>;
@@ -120,7 +68,7 @@ describe.each(scenarios)("README setup, then pulumi preview: $stack", (scenario)
         ? { [`Pulumi.${scenario.stack}.yaml`]: readmeBlock(scenario.stackFileBlock) }
         : {};
       world = new UserWorld(cli, stackFiles);
-      setup = runSetup(world, [scenario.setupBlock]);
+      setup = runSetup(world, ["once", scenario.setupBlock]);
       preview = world.preview(scenario.stack);
     },
     10 * 60 * 1000,

@@ -99,7 +99,7 @@ export class UserWorld {
    * Runs one line of a README block in bash, in the project directory, keeping exported variables for the next
    * line (as one shell session would). `stdin` answers a prompt (e.g. `pulumi config set --secret <key>`).
    */
-  shell(line: string, stdin = ""): { code: number; out: string } {
+  shell(line: string, stdin = "", options: { record?: boolean } = {}): { code: number; out: string } {
     // `pulumi login --local` means file://~, which the CLI resolves through the passwd entry (the real /root);
     // file://$HOME is the same backend, inside this world.
     line = line.replace(/^pulumi login --local\b/, 'pulumi login "file://$HOME"');
@@ -111,7 +111,8 @@ export class UserWorld {
       encoding: "utf8",
     });
     const out = `${r.stdout}${r.stderr}`;
-    this.transcript.push(`$ ${line}\n${out}`);
+    // A check that reads secrets back on purpose is left out of the transcript the leak checks scan.
+    if (options.record !== false) this.transcript.push(`$ ${line}\n${out}`);
     return { code: r.status ?? 1, out };
   }
 
@@ -197,6 +198,21 @@ export function promptedSecretKey(line: string): string | undefined {
   if (words[0] !== "pulumi" || words[1] !== "config" || words[2] !== "set" || !words.includes("--secret")) {
     return undefined;
   }
-  const args = words.slice(3).filter((w) => !w.startsWith("-") && !/^-s$/.test(w));
+  // Flags, and the values of the flags that take one (-s <stack>, --type <type>).
+  const args = words
+    .slice(3)
+    .filter((w, i, all) => !w.startsWith("-") && !/^(-s|--stack|--type)$/.test(all[i - 1]));
   return args.length === 1 ? args[0].replace(/^'|'$/g, "") : undefined;
+}
+
+/**
+ * A README line with its `<...>` placeholders replaced by what a user would type there. A placeholder the table does
+ * not know is an error: the README's placeholders are part of what this tier checks.
+ */
+export function filled(line: string, values: Record<string, string>): string {
+  return line.replace(/'?<([^<>']+)>'?/g, (_whole, name: string) => {
+    if (!(name in values))
+      throw new Error(`README line has a placeholder this tier does not fill: <${name}>\n${line}`);
+    return `'${values[name]}'`;
+  });
 }

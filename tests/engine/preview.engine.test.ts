@@ -13,6 +13,8 @@ const stacks: Array<{
   stack: string;
   file: () => string;
   keyPath?: string;
+  /** Plain values the README's setup sets over the stack file's placeholders (given the user's public key). */
+  plain?: (publicKey: string) => Record<string, string>;
   secrets: Record<string, string>;
 }> = [
   {
@@ -29,6 +31,13 @@ const stacks: Array<{
   {
     stack: "dockerhost",
     file: () => readmeBlock("stack-dockerhost"),
+    // The README's setup-dockerhost block replaces the sample's placeholders (its address and host key are refused).
+    plain: (publicKey) => ({
+      "dockerHosts.box.address": "192.0.2.10",
+      "dockerHosts.box.hostKey": publicKey,
+      "agents.hermes.llm.baseUrl": "https://openrouter.ai/api/v1",
+      "agents.hermes.llm.model": "anthropic/claude-sonnet-4",
+    }),
     secrets: {
       "agentSecrets.hermes.llmApiKey": "canary-llm-key-1234",
       "agentSecrets.hermes.telegramBotToken": "123456:canary-telegram-token",
@@ -38,7 +47,7 @@ const stacks: Array<{
 
 describe.each(stacks)(
   "pulumi preview of the $stack stack with the real plugins",
-  ({ stack, file, keyPath, secrets }) => {
+  ({ stack, file, keyPath, plain, secrets }) => {
     let world: EngineWorld;
     afterAll(() => world?.remove());
 
@@ -47,9 +56,10 @@ describe.each(stacks)(
       // ssh.privateKeyPath ~/.ssh/id_ed25519 of the stacks: the world's HOME gets one.
       const key = generateClientKey(world.root);
       world.cli(["stack", "init", stack, "--secrets-provider", "passphrase"]);
-      if (keyPath) {
-        const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
-        world.cli(["config", "set", "--stack", stack, "--path", keyPath, pub]);
+      const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
+      if (keyPath) world.cli(["config", "set", "--stack", stack, "--path", keyPath, pub]);
+      for (const [k, v] of Object.entries(plain?.(pub.split(/\s+/).slice(0, 2).join(" ")) ?? {})) {
+        world.cli(["config", "set", "--stack", stack, "--path", k, v]);
       }
       for (const [key, value] of Object.entries(secrets)) {
         world.cli(

@@ -54,7 +54,7 @@ function clientKey(): { path: string; content: string } {
 
 /** A valid host key the mocked readiness step "reads through the node". */
 export const CONTAINER_HOST_KEY =
-  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnPG+KHhMa40o6Q2ojUYCldoBbWwTm+IdT2jvF5PNjV";
 
 /** Removes secret envelopes, replacing them with a marker, so what remains is exactly the plaintext part. */
 export function withoutSecrets(value: unknown): unknown {

@@ -175,7 +175,7 @@ describe("the homelab stack", () => {
       },
     });
     expect((run.outputs.containers as Mutable).hermes.sshCommand).toMatch(
-      /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
+      /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
     );
   });
 
@@ -233,15 +233,15 @@ describe("the homelab stack", () => {
         // The health gate's stdout (the mocks return none).
         health: "",
         shell: expect.stringMatching(
-          /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
+          /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
         ),
         pairing: {
           telegram: expect.stringMatching(
-            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 hermes --agent hermes pairing approve telegram CODE$/,
+            /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 hermes --agent hermes pairing approve telegram CODE$/,
           ),
         },
         logs: expect.stringMatching(
-          /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
+          /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57 docker logs --tail 100 -f hermes-hermes$/,
         ),
         // The mocks' RemoteImage has no repoDigest: the image id stands in.
         image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
@@ -252,13 +252,16 @@ describe("the homelab stack", () => {
           directory: "/var/lib/hermes-lxc-snapshots/hermes/hermes",
           schedule: "daily; keep 7, at most 30 days",
           list: expect.stringMatching(
-            /^ssh -o HostKeyAlias=hermes-lxc\.hermes-lxc\.homelab\.node-gihyeon -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'list'$/,
+            /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=hermes-lxc\.hermes-lxc\.homelab\.node-gihyeon -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'list'$/,
           ),
           restoreLatest: expect.stringMatching(
-            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'latest'$/,
+            /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-restore hermes-hermes 'latest'$/,
           ),
           snapshotNow: expect.stringMatching(
-            /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-snapshot hermes-hermes manual$/,
+            /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra \/usr\/local\/sbin\/hermes-lxc-snapshot hermes-hermes manual$/,
+          ),
+          eraseAfterDestroy: expect.stringMatching(
+            /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@gihyeon\.intra '.*rm -rf --one-file-system -- .*\/var\/lib\/hermes-lxc\/hermes\/hermes.*\/var\/lib\/hermes-lxc-snapshots\/hermes\/hermes.*'$/,
           ),
         },
       },

@@ -9,7 +9,8 @@ function agentWith(mutate: (a: Mutable, secrets: Mutable) => void) {
   mutate(raw.agents.hermes, raw.agentSecrets.hermes);
   return parseStackConfig(raw, { readFile: readProjectFile }).config.agents[0];
 }
-const SSH = "ssh -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' root@10.1.10.57";
+const SSH =
+  "ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' root@10.1.10.57";
 
 describe("agent endpoints in the stack outputs", () => {
   it("nothing when the API server and the dashboard are off", () => {
@@ -39,7 +40,7 @@ describe("agent endpoints in the stack outputs", () => {
       s.dashboardPassword = "a-long-dashboard-password";
     });
     expect(dashboardTunnel(agent, SSH)).toBe(
-      "ssh -N -L 9200:127.0.0.1:9200 -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' " +
+      "ssh -N -L 9200:127.0.0.1:9200 -o StrictHostKeyChecking=yes -o HostKeyAlias=x -o UserKnownHostsFile='/home/me/.ssh/hermes-lxc/x' " +
         "root@10.1.10.57   # then open http://localhost:9200/",
     );
   });

@@ -7,10 +7,10 @@ import { pinnedSshOptions } from "../../components/lib/knownHosts";
 describe("pinnedSshOptions", () => {
   it("expands ~ and names the pinned known_hosts file; adds -p only for another port", () => {
     expect(pinnedSshOptions("~/.ssh/hermes-lxc", "hermes-lxc.p.s.box")).toBe(
-      `ssh -o HostKeyAlias=hermes-lxc.p.s.box -o UserKnownHostsFile='${path.join(os.homedir(), ".ssh/hermes-lxc/hermes-lxc.p.s.box")}'`,
+      `ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=hermes-lxc.p.s.box -o UserKnownHostsFile='${path.join(os.homedir(), ".ssh/hermes-lxc/hermes-lxc.p.s.box")}'`,
     );
     expect(pinnedSshOptions("/k", "a", 2222)).toBe(
-      "ssh -o HostKeyAlias=a -o UserKnownHostsFile='/k/a' -p 2222",
+      "ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=a -o UserKnownHostsFile='/k/a' -p 2222",
     );
   });
 

@@ -105,13 +105,19 @@ describe("placeholderProblems", () => {
       "proxmox.nodes.pve.address",
       "proxmox.nodes.pve.hostKey",
       "lxcs.hermes.rootSshKeys[0]",
+      "agents.hermes.llm.baseUrl",
     ]);
-    const [endpoint, address, hostKey, rootKey] = problems;
+    const [endpoint, address, hostKey, rootKey, llm] = problems;
+    expect(llm).toContain("pulumi config set --path 'agents.hermes.llm.baseUrl' <value>");
     expect(endpoint).toContain("pulumi config set --path 'proxmox.endpoint' <value>");
     expect(address).toContain(".invalid names never resolve");
     expect(hostKey).toContain("cat /etc/ssh/ssh_host_ed25519_key.pub");
     expect(hostKey).toContain("pulumi config set --path 'proxmox.nodes.pve.hostKey' '<that line>'");
-    expect(hostKey).toContain("ssh-keyscan -t ed25519 pve.example.invalid");
+    // ssh-keyscan only with the fingerprint comparison that makes it safe.
+    expect(hostKey).toContain(
+      "ssh-keyscan -t ed25519 pve.example.invalid | ssh-keygen -lf - prints its fingerprint: use that line only if " +
+        "the fingerprint is the one ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints on the console",
+    );
     expect(rootKey).toContain(
       `pulumi config set --path 'lxcs.hermes.rootSshKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)"`,
     );
@@ -127,6 +133,7 @@ describe("placeholderProblems", () => {
     raw.proxmox.nodes.pve.address = "pve.lan";
     raw.proxmox.nodes.pve.hostKey = KEY;
     raw.lxcs.hermes.rootSshKeys = [KEY];
+    raw.agents.hermes.llm.baseUrl = "https://openrouter.ai/api/v1";
     expect(placeholderProblems(parse(raw))).toEqual([]);
   });
 

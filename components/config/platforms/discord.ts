@@ -3,8 +3,7 @@
  * DISCORD_BOT_TOKEN, DISCORD_ALLOWED_USERS, DISCORD_ALLOWED_ROLES (OR'ed with users), DISCORD_ALLOWED_CHANNELS,
  * DISCORD_ALLOW_ALL_USERS, DISCORD_REQUIRE_MENTION, DISCORD_HOME_CHANNEL.
  */
-import { z } from "zod";
-import { bool, doc, numericIds, strictObject } from "../fields";
+import { bool, doc, numericId, numericIds, strictObject } from "../fields";
 import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
 const schema = strictObject({
@@ -19,9 +18,7 @@ const schema = strictObject({
     .meta(doc("numeric ids", "`[]`", "`DISCORD_ALLOWED_CHANNELS`: the channels the bot answers in.")),
   requireMention: bool.optional().meta(doc("bool", "hermes'", "`DISCORD_REQUIRE_MENTION`.")),
   allowAllUsers: allowAllUsers(),
-  homeChannel: z
-    .string()
-    .regex(/^\d{1,20}$/, { error: "must be a numeric channel id" })
+  homeChannel: numericId(/^\d{1,20}$/, "a numeric channel id")
     .optional()
     .meta(doc("channel id", "none", "`DISCORD_HOME_CHANNEL`: where proactive messages (cron) go.")),
 });

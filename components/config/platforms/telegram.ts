@@ -4,11 +4,10 @@
  * groups only), TELEGRAM_GROUP_ALLOWED_CHATS (group/forum chat ids, any member), TELEGRAM_ALLOW_ALL_USERS,
  * TELEGRAM_HOME_CHANNEL, TELEGRAM_REQUIRE_MENTION.
  */
-import { z } from "zod";
-import { bool, doc, list, listEntry, numericIds, strictObject } from "../fields";
+import { bool, doc, list, numericId, numericIds, strictObject } from "../fields";
 import { allowAllUsers, definePlatform, flag, joined, text, tooShort } from "./platform";
 
-const chatId = listEntry(/^-?\d{1,20}$/, "a numeric chat id (groups are negative, e.g. -1001234567890)");
+const chatId = numericId(/^-?\d{1,20}$/, "a numeric chat id (groups are negative, e.g. -1001234567890)");
 
 const schema = strictObject({
   allowedUsers: numericIds("Telegram user")
@@ -29,9 +28,7 @@ const schema = strictObject({
       ),
     ),
   allowAllUsers: allowAllUsers(),
-  homeChannel: z
-    .string()
-    .regex(/^-?\d{1,20}$/, { error: "must be a numeric chat id" })
+  homeChannel: numericId(/^-?\d{1,20}$/, "a numeric chat id")
     .optional()
     .meta(doc("chat id", "none", "`TELEGRAM_HOME_CHANNEL`: where proactive messages (cron) go.")),
   requireMention: bool
