@@ -93,9 +93,7 @@ describe("one node, PVE 8.4", () => {
   test("a missing template fails the create task", async () => {
     const a = await create(163, { ostemplate: "local:vztmpl/nope-12.tar.zst", start: "0" });
     const t = await w.client.waitTask(w.node, a.body.data);
-    expect(t.exitstatus).toBe(
-      "unable to create CT 163 - volume 'local:vztmpl/nope-12.tar.zst' does not exist",
-    );
+    expect(t.exitstatus).toBe("unable to create CT 163 - can't find file 'local:vztmpl/nope-12.tar.zst'");
   });
 
   test("destroy: never touches bind sources; refuses an HA resource without purge (simulated HA)", async () => {
