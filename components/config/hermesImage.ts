@@ -16,8 +16,9 @@ export const DEFAULT_HERMES_IMAGE = {
  * hermes' published tag forms (docker-publish.yml tags each published GitHub release with its tag name), as
  * scripts/release.py recognises them:
  * - `_SEMVER_TAG_RE`: `v<major>.<minor>.<patch>` with a major of at most three digits and an optional pre-release
- *   (`v0.21.6`, and the canary channel's `v0.22.0-canary.<YYYYMMDDHHMMSS>` of .github/workflows/canary-release.yml).
- *   Its `+build` suffix is left out: `+` cannot appear in a Docker tag.
+ *   (`v0.21.6`; canary tags `v0.21.7-canary.<YYYYMMDDHHMMSS>` or the older `-canary.<YYYYMMDD>`, which is
+ *   hermes_cli/update_channel.py `_CANARY_TAG_RE` @00067189). Its `+build` suffix is left out: `+` cannot appear in
+ *   a Docker tag (later hermes moved canary identities into `+canary.` build metadata, so they are not image tags).
  * - `_LEGACY_CALVER_TAG_RE`: the dated tags of 3 or 4 parts (`v2026.9.14`, `v2026.9.14.1`).
  */
 const SEMVER_TAG = /^v(0|[1-9]\d{0,2})\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
