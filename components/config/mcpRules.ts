@@ -85,7 +85,15 @@ function looksLikeCredential(
   }
   REFERENCE.lastIndex = 0;
   if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
-  if ((kind === "env" || kind === "header") && key !== undefined && CREDENTIAL_NAME.test(key)) return true;
+  // By name only when the value could be one: numbers and switches (TOKEN_LIMIT=4000, AUTH_ENABLED=true) are not.
+  const plainSetting = /^(\d+|true|false|yes|no|on|off)$/i.test(value);
+  if (
+    (kind === "env" || kind === "header") &&
+    key !== undefined &&
+    !plainSetting &&
+    CREDENTIAL_NAME.test(key)
+  )
+    return true;
   if (kind === "arg") {
     const eq = value.indexOf("=");
     if (CREDENTIAL_FLAG.test(value) && eq > 0 && eq < value.length - 1) return true;

@@ -156,7 +156,13 @@ describe("credential-looking plain text in an MCP server", () => {
       warningsOf({
         command: "npx",
         args: ["-y", "@scope/server", "--port", "8080"],
-        env: { GITHUB_TOKEN: "${GITHUB_TOKEN}", ROOT: "/opt/data/workspace", LOG_LEVEL: "debug" },
+        env: {
+          GITHUB_TOKEN: "${GITHUB_TOKEN}",
+          ROOT: "/opt/data/workspace",
+          LOG_LEVEL: "debug",
+          TOKEN_LIMIT: "4000",
+          AUTH_ENABLED: "true",
+        },
       }),
     ).toEqual([]);
     expect(
