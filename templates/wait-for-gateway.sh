@@ -10,17 +10,30 @@
 #   LOG_LINES         container log lines shown on failure (optional, default 50)
 #   POLL_SECONDS      pause between readings (optional, default 2; the tests poll faster)
 #
-# What hermes offers and what it does not (read in its source, see tests/system/standin/README.md):
+# What hermes offers and what it does not (read in its source at 00067189, see tests/system/standin/README.md):
 # - The container's main process is not the gateway: `gateway run` hands the gateway to the image's s6 supervisor
 #   and becomes `sleep infinity` (hermes_cli/gateway.py), so a running container says nothing about the gateway.
 # - `hermes gateway status` prints "not running" and still exits 0 (hermes_cli/gateway.py _cmd_status).
-# - The gateway records itself in $HERMES_HOME/gateway_state.json (gateway/status.py write_runtime_status):
-#   pid + start_time of the gateway process, gateway_state (starting, running, startup_failed, stopped, ...) with
-#   exit_reason, and platforms.<name>.state (connecting, connected, retrying, fatal) with error_code/error_message.
+# - The gateway records itself in $HERMES_HOME/gateway_state.json (gateway/status.py write_runtime_status): the top
+#   level names the LAST writer (pid, start_time, updated_at, gateway_state starting|running|degraded|
+#   startup_failed|stopped|draining, exit_reason); platforms.<name> = {state connecting|connected|retrying|fatal|
+#   disconnected, error_code, error_message, updated_at, writer_pid, writer_start_time}.
+# - That file outlives the process that wrote it, and so do its platform entries: each write merges into the file,
+#   the startup write drops only `<profile>:<platform>` keys, and base.py _mark_disconnected never overwrites
+#   `fatal`. A new gateway therefore starts with the old process's entries (a revoked token's `telegram: fatal`)
+#   until it writes its own. So a platform entry counts only when the live writer stamped it (writer_pid and
+#   writer_start_time equal the top level's pid and start_time; an unstamped entry of an older hermes only when
+#   written since the container started).
+# - base.py _set_fatal_error writes `fatal` even for a retryable error; run_startup.py
+#   _start_aggregate_connect_results rewrites it to `retrying` when the whole connect round is over, and only then
+#   is a `fatal` final. The round is over once gateway_state has left `starting`.
+# - Timestamps: hermes writes isoformat() (`+00:00`, no fraction when the microsecond is 0; epoch seconds in older
+#   fields), Docker's StartedAt has nanoseconds (trailing zeros trimmed) and `Z`. All are compared as instants.
 # So healthy means: the container runs; the state file was written after the container started, by a gateway
 # process that is alive (pid and start time match, so a record of a previous process never counts); gateway_state
-# is running; every platform in PLATFORMS is connected; and API_HEALTH_URL (when set) answers. A fatal platform or
-# a failed startup fails at once, naming the platform and hermes' own error; anything else is waited for.
+# is running; every platform in PLATFORMS is connected by that process; and API_HEALTH_URL (when set) answers. A
+# failed startup, or a platform the finished connect round left fatal, fails at once, naming the platform and
+# hermes' own error; anything else is waited for.
 # stdout: `healthy <container>: gateway running (pid N); platforms: telegram=connected ...`.
 # Read-only and bounded by TIMEOUT_SECONDS: safe to kill and re-run at any time.
 set -euo pipefail
@@ -58,50 +71,86 @@ done
 # /proc/<pid>/stat of the pid it names (empty when that process does not exist). Prints one line:
 # `ok <summary>`, `wait <reason>` or `fatal <reason>`.
 read -r -d '' JUDGE <<'PY' || true
-import datetime, json, sys
+import datetime, json, re, sys
 
 started_at, required = sys.argv[1], sys.argv[2].split()
 state_text, _, stat = sys.stdin.read().partition("\0")
+UTC = datetime.timezone.utc
+ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?\s*([Zz]|[+-]\d{2}:?\d{2})?$")
 
-def when(s):
-    # Docker: 2026-11-30T20:42:20.123456789Z; hermes: ISO-8601 with offset, or epoch seconds (desired_state writes).
-    if isinstance(s, (int, float)):
-        return datetime.datetime.fromtimestamp(s, datetime.timezone.utc)
-    s = str(s).replace("Z", "+00:00")
-    head, dot, rest = s.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        s = head + "." + digits[:6].ljust(6, "0") + rest[len(digits):]
-    return datetime.datetime.fromisoformat(s)
+def instant(value):
+    """An aware datetime for every form hermes and Docker write (see above), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    m = ISO.match(value.strip()) if isinstance(value, str) else None
+    if not m:
+        return None
+    day, clock, fraction, offset = m.groups()
+    try:
+        t = datetime.datetime.fromisoformat(f"{day}T{clock}")
+    except ValueError:
+        return None
+    t = t.replace(microsecond=int((fraction or "0")[:6].ljust(6, "0")))
+    if offset is None or offset in "Zz":
+        return t.replace(tzinfo=UTC)  # naive = UTC, as gateway/status.py normalize_updated_at reads it
+    digits = offset[1:].replace(":", "")
+    delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return t.replace(tzinfo=datetime.timezone(delta if offset[0] == "+" else -delta))
 
 try:
     record = json.loads(state_text)
 except ValueError:
+    record = None
+if not isinstance(record, dict):
     print("wait the gateway has not written gateway_state.json yet")
     sys.exit()
 state = record.get("gateway_state") or "unknown"
-platforms = record.get("platforms") or {}
-summary = " ".join(f"{n}={(p or {}).get('state', '?')}" for n, p in sorted(platforms.items()))
+started = instant(started_at)
+written = instant(record.get("updated_at"))
+if started is None or written is None or written < started:
+    print("wait gateway_state.json is from before this start of the container")
+    sys.exit()
+
+writer = (record.get("pid"), record.get("start_time"))
+def by_writer(entry):
+    if not isinstance(entry, dict):
+        return False
+    if "writer_pid" in entry or "writer_start_time" in entry:
+        return (entry.get("writer_pid"), entry.get("writer_start_time")) == writer
+    at = instant(entry.get("updated_at"))
+    return at is not None and at >= started
+
+entries = record.get("platforms") if isinstance(record.get("platforms"), dict) else {}
+platforms = {n: p for n, p in entries.items() if by_writer(p)}
+left_over = sorted(n for n in entries if n not in platforms)
+round_over = state != "starting"
+
+def describe(name):
+    p = platforms[name]
+    text = f"{name}={p.get('state', '?')}"
+    if p.get("state") not in ("connected", "connecting") and (p.get("error_code") or p.get("error_message")):
+        text += f" ({p.get('error_code') or 'error'}: {p.get('error_message') or 'no message'})"
+    return text
+summary = " ".join(describe(n) for n in sorted(platforms))
+ignored = f"; not counted (written by an earlier gateway process): {', '.join(left_over)}" if left_over else ""
 
 def platform_error(name):
     p = platforms.get(name) or {}
     return f"{name}: {p.get('state')}: {p.get('error_code') or 'error'}: {p.get('error_message') or 'no message'}"
 
-try:
-    fresh = when(record.get("updated_at")) >= when(started_at)
-except (TypeError, ValueError):
-    fresh = False
-if not fresh:
-    print("wait gateway_state.json is from before this start of the container")
-    sys.exit()
 if state == "startup_failed":
-    failed = [platform_error(n) for n, p in sorted(platforms.items()) if (p or {}).get("state") == "fatal"]
+    failed = [platform_error(n) for n, p in sorted(platforms.items()) if p.get("state") == "fatal"]
     print(f"fatal the gateway failed to start: {record.get('exit_reason') or 'no reason given'}"
           + ("; " + "; ".join(failed) if failed else ""))
     sys.exit()
-fatal = [platform_error(n) for n in required if (platforms.get(n) or {}).get("state") == "fatal"]
-if fatal:
-    print("fatal " + "; ".join(fatal))
+fatal = [n for n in required if (platforms.get(n) or {}).get("state") == "fatal"]
+if fatal and round_over:
+    print("fatal " + "; ".join(platform_error(n) for n in fatal))
     sys.exit()
 fields = stat.rpartition(")")[2].split()
 alive = len(fields) > 19 and fields[19] == str(record.get("start_time"))
@@ -113,7 +162,8 @@ if not alive:
     sys.exit()
 missing = [n for n in required if (platforms.get(n) or {}).get("state") != "connected"]
 if state != "running" or missing:
-    print(f"wait gateway {state}; platforms: {summary or 'none yet'}")
+    print(f"wait gateway {state}; platforms: {summary or 'none yet'}{ignored}"
+          + ("; a fatal during the connect round may still become retrying" if fatal else ""))
     sys.exit()
 print(f"ok gateway running (pid {record.get('pid')}); platforms: {summary or 'none'}")
 PY

@@ -1,5 +1,6 @@
 /** The rules of one agent that span fields and other keys: its host, mounts, platforms, secrets, ports, files. */
 import { literalApiKeyProblems } from "../lib/hermesConfig";
+import { agentEnvVars } from "./agentEnv";
 import { absolutePathProblem } from "../lib/validators";
 import { AgentConfig, AgentDocument, PublishedPort, RESERVED_ENV, WorkspaceMount } from "./agent";
 import { ParsedAgent } from "./agentSchema";
@@ -7,6 +8,7 @@ import { AgentSecretValues, platformSecret } from "./agentSecrets";
 import type { DockerHostConfig } from "./dockerHost";
 import { Findings, checkUnique } from "./errors";
 import { DEFAULT_HERMES_IMAGE, imagePin } from "./hermesImage";
+import { checkMcpReferences } from "./mcpRules";
 import type { LxcConfig, LxcMountConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
 import { accessEnvProblem, settingsAccessProblems } from "./platforms/access";
@@ -106,7 +108,7 @@ export function resolveAgent(
   const imageRef = `${agent.image}:${imageTag}${imageDigest ? `@${imageDigest}` : ""}`;
   const ports = publishedPorts(agent, platforms);
   const { lxc: _l, dockerHost: _d, workspaceMounts: _w, documents: _docs, ...rest } = agent; // replaced below
-  return {
+  const resolved: AgentConfig = {
     ...rest,
     imageTag,
     imageDigest,
@@ -126,6 +128,11 @@ export function resolveAgent(
     documents,
     ports,
   };
+  // `${VAR}` in MCP servers must name a variable of the .env this agent gets. Stage 2 of the image adds
+  // API_SERVER_KEY itself when the file has none (docker/stage2-hook.sh), so that one is always there.
+  const envNames = new Set(["API_SERVER_KEY", ...agentEnvVars(resolved, secrets).map((v) => v.name)]);
+  checkMcpReferences(at, secretsAt, agent.mcpServers, envNames, findings);
+  return resolved;
 }
 
 /** Bulk mounts: hermes' file tools only write under /opt/data, so every mount goes inside it. */

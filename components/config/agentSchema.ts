@@ -17,6 +17,7 @@ import {
   line,
   list,
   port,
+  str,
   strictObject,
   text,
 } from "./fields";
@@ -30,22 +31,38 @@ const platformsSchema = strictObject(
   >,
 );
 
+/**
+ * A value of an MCP server's env or headers. It goes into config.yaml, not .env: `${VAR}` is hermes' own reference
+ * syntax there (checked against the .env in mcpRules.ts), so only what YAML and an HTTP header cannot carry is refused.
+ */
+const mcpValue = str(16384).refine((s) => !/[\u0000-\u001f\u007f\u0085\u2028\u2029]/.test(s), {
+  error: "must be a single line without control characters",
+});
+
 const mcpServerSchema = strictObject({
   command: line.optional().meta(doc("text", "one of command/url", "stdio transport command.")),
   args: list(line)
     .default([])
     .meta(doc("list", "`[]`", "Its arguments.")),
   env: z
-    .record(envName, envValue)
+    .record(envName, mcpValue)
     .default({})
-    .meta(doc("text", "`{}`", "Its environment (use `${VAR}` for secrets in `.env`).")),
+    .meta(
+      doc(
+        "text",
+        "`{}`",
+        "Its environment. Secrets: `${VAR}` naming a variable of the agent's `.env` (e.g. `agentSecrets.<agent>.env.VAR`); hermes expands it.",
+      ),
+    ),
   url: httpUrl("https://mcp.example.org/mcp")
     .optional()
     .meta(doc("http(s) URL", "one of command/url", "HTTP transport endpoint.")),
   headers: z
-    .record(z.string().regex(/^[A-Za-z0-9-]{1,128}$/, { error: "must be an HTTP header name" }), envValue)
+    .record(z.string().regex(/^[A-Za-z0-9-]{1,128}$/, { error: "must be an HTTP header name" }), mcpValue)
     .default({})
-    .meta(doc("text", "`{}`", "HTTP headers (use `${VAR}` for secrets in `.env`).")),
+    .meta(
+      doc("text", "`{}`", "HTTP headers. Secrets: `${VAR}` as in `env` (`Authorization: Bearer ${VAR}`)."),
+    ),
   auth: z
     .literal("oauth")
     .optional()

@@ -19,10 +19,18 @@ const secrets = {
   llmApiKey: canary("llm"),
   telegramBotToken: `123456:${canary("telegram")}`,
   rotatedToken: `654321:${canary("rotated")}`,
+  rotatedAfterUpgrade: `765432:${canary("rotated-again")}`,
 };
 
 let world: EngineWorld;
-const steps: Array<{ step: string; report: StepReport; containerId: string; starts: number }> = [];
+/** Per step: `starts` = the gateway container's start events; `gatewayStarts` = gateway processes started in it. */
+const steps: Array<{
+  step: string;
+  report: StepReport;
+  containerId: string;
+  starts: number;
+  gatewayStarts: number;
+}> = [];
 
 const agentConfig = (config: Record<string, unknown>) =>
   (config["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[AGENT];
@@ -77,8 +85,15 @@ async function startsBetween(since: number, until: number): Promise<number> {
   return out === "" ? 0 : out.split("\n").length;
 }
 
+/** Gateway processes started so far: the stand-in logs one line per start (tests/system/standin/README.md). */
+function gatewayStartCount(): number {
+  const log = path.join(hostDataDir(), "logs", "starts.log");
+  return fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0;
+}
+
 async function step(name: string, run: () => Promise<StepReport>): Promise<StepReport> {
   const since = Math.floor(Date.now() / 1000);
+  const startsBefore = gatewayStartCount();
   const report = await run();
   await new Promise((r) => setTimeout(r, 1100));
   const until = Math.floor(Date.now() / 1000) + 1;
@@ -87,6 +102,7 @@ async function step(name: string, run: () => Promise<StepReport>): Promise<StepR
     report,
     containerId: (await containerId()).slice(0, 12),
     starts: await startsBetween(since, until),
+    gatewayStarts: gatewayStartCount() - startsBefore,
   });
   return report;
 }
@@ -118,11 +134,11 @@ beforeAll(
 
 afterAll(async () => {
   process.stderr.write(
-    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | starts |\n|---|---|---|---|---|\n" +
+    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | container starts | gateway starts |\n|---|---|---|---|---|---|\n" +
       steps
         .map(
           (s) =>
-            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} |`,
+            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} | ${s.gatewayStarts} |`,
         )
         .join("\n") +
       "\n",
@@ -252,6 +268,41 @@ describe("a dockerHosts stack under the real engine", () => {
         `tar -xzOf ${SNAPSHOTS}/${pre} config.yaml | sed -n 's/^_config_version: *//p'`,
       ),
     ).toBe("44");
+    // One gateway start for the whole upgrade: the migration runs the image's script in a throwaway container
+    // before the gateway container exists, and starts no gateway (issue 16, point 3).
+    expect(steps[steps.length - 1].starts).toBe(1);
+    expect(steps[steps.length - 1].gatewayStarts).toBe(1);
+    // What the image's migration left on disk, in hermes' own layout (migrate_config + save_config).
+    expect(config).toMatch(/^agent: \{\}$/m);
+    expect(config).toMatch(/^# /m);
+  });
+
+  it("after the upgrade, a no-op up costs nothing, even though config.yaml is in the image's layout", async () => {
+    const before = await containerId();
+    const configPath = path.join(hostDataDir(), "config.yaml");
+    const migrated = fs.readFileSync(configPath);
+    const r = await step("no-op up after the upgrade", () => world.up());
+    expect(r.changed).toEqual([]);
+    expect(r.commandRuns).toBe(0);
+    expect(await containerId()).toBe(before);
+    expect(steps[steps.length - 1].starts).toBe(0);
+    expect(steps[steps.length - 1].gatewayStarts).toBe(0);
+    expect(fs.readFileSync(configPath)).toEqual(migrated);
+  });
+
+  it("after the upgrade, a token rotation costs one start (the migrated config.yaml merged along)", async () => {
+    const before = await containerId();
+    world.setSecret(`agentSecrets.${AGENT}.telegramBotToken`, secrets.rotatedAfterUpgrade);
+    const r = await step("token rotation after the upgrade", () => world.up());
+    expect(r.ops.replace ?? 0).toBe(0);
+    expect(await containerId()).toBe(before);
+    expect(steps[steps.length - 1].starts).toBe(1);
+    expect(steps[steps.length - 1].gatewayStarts).toBe(1);
+    const config = fs.readFileSync(path.join(hostDataDir(), "config.yaml"), "utf8");
+    // The merge kept what the image's save added and the schema stamp.
+    expect(config).toMatch(/^_config_version: 45$/m);
+    expect(config).toMatch(/^agent: \{\}$/m);
+    expect(r.output).toMatch(/platforms: api_server=connected telegram=connected/);
   });
 
   it("a failed upgrade stops at the health gate, and the README's rollback brings the agent back", async () => {

@@ -24,8 +24,10 @@ const { lxc } = env;
 const STANDIN = "hermes-standin:local";
 const TOKEN_1 = "123456:SYSTEST-telegram-token-one";
 const TOKEN_2 = "123456:SYSTEST-telegram-token-two";
-// The stand-in treats a credential containing "revoked" as one the platform rejects (tests/system/standin/README.md).
+// The stand-in treats a credential containing "revoked" as one the platform rejects (a non-retryable fatal), and one
+// containing "flaky" as one whose first connect fails with a retryable error (tests/system/standin/README.md).
 const TOKEN_REVOKED = "123456:SYSTEST-revoked-token";
+const TOKEN_FLAKY = "123456:SYSTEST-flaky-token";
 const HEALTHY =
   /^healthy hermes-gw: gateway running \(pid \d+\); platforms: api_server=connected telegram=connected$/;
 const LLM_KEY = "SYSTEST-llm-key-0000";
@@ -95,6 +97,23 @@ const backups = async () =>
     .filter(Boolean);
 const configVersion = async () => lxc.sh(`sed -n 's/^_config_version: *//p' ${agent.dataDir}/config.yaml`);
 
+/** Every distinct gateway_state.json the CT holds during the next `seconds` (read every 0.2 s), parsed. */
+async function observeStateFile(seconds: number): Promise<any[]> {
+  const out = await lxc.sh(
+    `for i in $(seq ${seconds * 5}); do cat ${agent.dataDir}/gateway_state.json 2>/dev/null; echo; sleep 0.2; done`,
+  );
+  const distinct = [...new Set(out.split("\n").filter((l) => l.startsWith("{")))];
+  return distinct.flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return []; // a read that raced the rename
+    }
+  });
+}
+const settingsWith = (token: string) =>
+  agentFromStack({ terminal: { backend: "local" }, streaming: { enabled: true } }, token);
+
 const containerId = () => lxc.sh(`docker inspect -f '{{.Id}}' ${agent.containerName}`);
 const startsLog = async () => (await lxc.sh(`cat ${agent.dataDir}/logs/starts.log`)).split("\n");
 
@@ -123,10 +142,18 @@ describe("the gateway layer on a real LXC", () => {
     // The migration step before the first start: config.yaml stamped with the image's schema, no copies left.
     expect(await migrate(STANDIN)).toBe("config-version 0 -> 44");
     expect(await backups()).toEqual([]);
+    // What upstream's migrate_config + save_config leave (tests/system/standin/README.md): the YAML re-dumped in
+    // hermes' key order, `agent: {}` from the save's canonicalisation, comment blocks after the YAML.
+    const migrated = await lxc.sh(`cat ${agent.dataDir}/config.yaml`);
+    expect(migrated).toMatch(/^_config_version: 44\nagent: \{\}\n\n# -- Security/m);
+    expect(migrated).toContain("# fallback_model:");
     // The migration saved config.yaml in its own layout; the next files step (the program runs one only when the
     // stack changed) writes it back in the merge's sorted layout, keeping the stamp. Shown here once, up front.
     expect((await writeFiles(first)).filter((l) => l.startsWith("changed"))).toEqual(["changed config.yaml"]);
     expect(await configVersion()).toBe("44");
+    const merged = await lxc.sh(`cat ${agent.dataDir}/config.yaml`);
+    expect(merged).not.toContain("#");
+    expect(merged).toMatch(/^agent: \{\}$/m);
     await runGateway(STANDIN);
     expect(await waitHealthy()).toMatch(HEALTHY);
     // The gateway's own boot skipped the migration (it would fail under managed mode and leave copies of .env).
@@ -260,9 +287,7 @@ describe("the gateway layer on a real LXC", () => {
   });
 
   test("a revoked bot token fails the health gate at once, naming the platform and hermes' error", async () => {
-    const lines = await writeFiles(
-      agentFromStack({ terminal: { backend: "local" }, streaming: { enabled: true } }, TOKEN_REVOKED),
-    );
+    const lines = await writeFiles(settingsWith(TOKEN_REVOKED));
     expect(lines).toContain(`restarted ${agent.containerName}`);
     const { stderr, seconds } = await gateFails(60);
     expect(seconds).toBeLessThan(30);
@@ -271,6 +296,50 @@ describe("the gateway layer on a real LXC", () => {
     );
     // The container itself keeps running (s6 parks the gateway): only the state file tells.
     expect(await lxc.sh(`docker inspect -f '{{.State.Running}}' ${agent.containerName}`)).toBe("true");
+  });
+
+  test("the rotated token: the new gateway starts on the old `telegram: fatal`, and the gate waits for its own entry", async () => {
+    const lines = await writeFiles(settingsWith(TOKEN_2));
+    expect(lines).toContain(`restarted ${agent.containerName}`);
+    const [verdict, seen] = await Promise.all([waitHealthy(), observeStateFile(12)]);
+    expect(verdict).toMatch(HEALTHY);
+    // What upstream leaves on disk (gateway/status.py write_runtime_status merges; the startup write keeps bare
+    // entries; _mark_disconnected never overwrites fatal): the new process at the top level, the old one's fatal.
+    const staleFatal = seen.filter(
+      (r) =>
+        r.gateway_state === "starting" &&
+        r.platforms?.telegram?.state === "fatal" &&
+        r.platforms.telegram.writer_start_time !== r.start_time,
+    );
+    expect(staleFatal.length).toBeGreaterThan(0);
+    expect(seen[seen.length - 1].platforms.telegram).toMatchObject({ state: "connected" });
+  });
+
+  test("a transient failure: fatal during the connect round, retrying after it, connected on the retry", async () => {
+    await writeFiles(settingsWith(TOKEN_FLAKY));
+    const [verdict, seen] = await Promise.all([waitHealthy(), observeStateFile(14)]);
+    expect(verdict).toMatch(HEALTHY);
+    const own = (r: any) => r.platforms?.telegram?.writer_start_time === r.start_time;
+    const states = seen.filter(own).map((r) => `${r.gateway_state}/${r.platforms.telegram.state}`);
+    // base.py _set_fatal_error writes fatal while the round runs; _start_aggregate_connect_results makes it retrying.
+    expect(states).toEqual(
+      expect.arrayContaining(["starting/fatal", "running/retrying", "running/connected"]),
+    );
+    expect(states.indexOf("starting/fatal")).toBeLessThan(states.indexOf("running/retrying"));
+    const transient = seen.find((r) => own(r) && r.platforms.telegram.state === "fatal").platforms.telegram;
+    expect(transient).toMatchObject({
+      error_code: "telegram_connect_error",
+      error_message: "Telegram startup failed: Connection reset by peer",
+    });
+  });
+
+  test("a genuinely bad token still fails at once, with hermes' own error", async () => {
+    await writeFiles(settingsWith(TOKEN_REVOKED));
+    const { stderr, seconds } = await gateFails(60);
+    expect(seconds).toBeLessThan(30);
+    expect(stderr).toContain(
+      "telegram: fatal: telegram_unauthorized: Unauthorized: the bot token was rejected",
+    );
   });
 
   test("a gateway that crashes at start fails the gate when its time is up, while the container runs on", async () => {

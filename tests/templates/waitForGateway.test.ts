@@ -40,7 +40,19 @@ logs) printf 'gateway log line %s\\n' 1 2 3 ;;
 esac
 `;
 
-type Platform = { state: string; error_code?: string; error_message?: string };
+type Platform = {
+  state: string;
+  error_code?: string | null;
+  error_message?: string | null;
+  updated_at?: unknown;
+  writer_pid?: number;
+  writer_start_time?: number;
+};
+/**
+ * A gateway_state.json as gateway/status.py write_runtime_status (@00067189) leaves it: the top level restamped
+ * with the last writer (pid, start_time, updated_at), each platform entry stamped with the process that wrote it
+ * (writer_pid, writer_start_time, updated_at). Entries without stamps here get the current writer's.
+ */
 const record = (
   gatewayState: string,
   platforms: Record<string, Platform>,
@@ -52,10 +64,34 @@ const record = (
     start_time: START_TIME,
     gateway_state: gatewayState,
     exit_reason: null,
-    platforms,
+    platforms: Object.fromEntries(
+      Object.entries(platforms).map(([n, p]) => [
+        n,
+        {
+          error_code: null,
+          error_message: null,
+          updated_at: AFTER,
+          writer_pid: 42,
+          writer_start_time: START_TIME,
+          ...p,
+        },
+      ]),
+    ),
     updated_at: AFTER,
     ...extra,
   });
+/** An entry left by the gateway process before this one (same pid number in a new PID namespace, other start). */
+const stale = (p: Platform): Platform => ({
+  updated_at: BEFORE,
+  writer_pid: 42,
+  writer_start_time: START_TIME - 300,
+  ...p,
+});
+const REVOKED = {
+  state: "fatal",
+  error_code: "telegram_unauthorized",
+  error_message: "Unauthorized: the bot token was rejected",
+};
 const stat = (startTime: number) =>
   `42 (hermes gateway) S 1 42 42 0 -1 4194560 ${Array.from({ length: 12 }, () => "0").join(" ")} ${startTime} 0 0\n`;
 
@@ -201,6 +237,115 @@ describe("wait-for-gateway.sh", () => {
     const r = gate({ API_HEALTH_URL: "http://127.0.0.1:8642/health", FAKE_CURL_RC: "7" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("http://127.0.0.1:8642/health does not answer inside the container");
+  });
+
+  describe("upstream-shaped state sequences (gateway/status.py, gateway/platforms/base.py, gateway/run_startup.py)", () => {
+    it("ignores a stale bare entry a revoked token left: the rotated token's gateway passes once it connects", () => {
+      // write_runtime_status(clear_profile_platforms=True) drops only <profile>:<platform> keys, and
+      // _mark_disconnected never overwrites fatal: the new process starts with the old `telegram: fatal`.
+      states(
+        record("starting", { telegram: stale(REVOKED) }),
+        record("starting", { telegram: stale(REVOKED), api_server: { state: "connecting" } }),
+        record("starting", { telegram: { state: "connecting" }, api_server: { state: "connected" } }),
+        record("running", connected),
+      );
+      const r = gate({ TIMEOUT_SECONDS: "30" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(
+        /^healthy hermes-a: gateway running \(pid 42\); platforms: api_server=connected telegram=connected$/m,
+      );
+    });
+
+    it("waits through a transient fatal that the end of the connect round rewrites to retrying", () => {
+      // base.py _set_fatal_error writes fatal even when retryable; run_startup.py
+      // _start_aggregate_connect_results rewrites it to retrying once every connect of the round returned.
+      const transient = {
+        state: "fatal",
+        error_code: "telegram_connect_error",
+        error_message: "Telegram startup failed: connection reset",
+      };
+      states(
+        record("starting", { telegram: transient, api_server: { state: "connecting" } }),
+        record("starting", { telegram: transient, api_server: { state: "connected" } }),
+        record("running", {
+          telegram: { ...transient, state: "retrying" },
+          api_server: { state: "connected" },
+        }),
+        record("running", connected),
+      );
+      const r = gate({ TIMEOUT_SECONDS: "30" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    });
+
+    it("still fails at once on a fatal the connect round kept (a genuinely bad token), with hermes' own error", () => {
+      states(
+        record("starting", { telegram: { state: "connecting" }, api_server: { state: "connecting" } }),
+        record("running", { telegram: REVOKED, api_server: { state: "connected" } }),
+      );
+      const r = gate({ TIMEOUT_SECONDS: "60" });
+      expect(r.status).toBe(1);
+      expect(r.seconds).toBeLessThan(10);
+      expect(r.stderr).toContain(
+        "telegram: fatal: telegram_unauthorized: Unauthorized: the bot token was rejected",
+      );
+    });
+
+    it("does not count entries stamped by another writer, even when they say connected", () => {
+      states(
+        record("running", {
+          telegram: { state: "connected", writer_pid: 41, writer_start_time: START_TIME },
+          api_server: { state: "connected" },
+        }),
+      );
+      const r = gate();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("not healthy");
+      expect(r.stderr).toMatch(/platforms: api_server=connected(;| |$)/);
+      expect(r.stderr).not.toContain("telegram=connected");
+    });
+
+    it("ignores a stale fatal of a platform the new config no longer requires", () => {
+      states(
+        record("running", {
+          ...connected,
+          discord: stale({ state: "fatal", error_code: "x", error_message: "y" }),
+        }),
+      );
+      const r = gate();
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain("platforms: api_server=connected telegram=connected\n");
+    });
+
+    it.each([
+      ["isoformat() without a fraction (microsecond 0)", "2026-11-30T20:00:01+00:00", true],
+      ["isoformat() with microseconds", "2026-11-30T20:00:00.123457+00:00", true],
+      ["another offset, same instant as before the start", "2026-11-30T21:00:00.1+01:00", false],
+      ["another offset, after the start", "2026-11-30T21:00:00.2+01:00", true],
+      ["a trailing Z", "2026-11-30T20:00:00.5Z", true],
+      ["naive (read as UTC, as normalize_updated_at does)", "2026-11-30T20:00:02", true],
+      ["epoch seconds (legacy writers)", Date.parse("2026-11-30T20:00:03Z") / 1000, true],
+      ["epoch seconds before the start", Date.parse("2026-11-30T19:00:00Z") / 1000, false],
+    ])("compares timestamps as instants: updated_at %s", (_what, updatedAt, fresh) => {
+      states(record("running", connected, { updated_at: updatedAt }));
+      const r = gate();
+      expect(r.status).toBe(fresh ? 0 : 1);
+      if (!fresh) expect(r.stderr).toContain("gateway_state.json is from before this start of the container");
+    });
+
+    it.each([
+      ["nanoseconds and Z (docker inspect)", "2026-11-30T20:00:00.123456789Z"],
+      ["trailing zeros trimmed (Go's RFC3339Nano)", "2026-11-30T20:00:00.5Z"],
+      ["no fraction at all", "2026-11-30T20:00:00Z"],
+    ])("reads Docker's StartedAt with %s", (_what, startedAt) => {
+      fs.writeFileSync(path.join(dir, "inspect"), `running false ${startedAt}\n`);
+      states(record("running", connected, { updated_at: "2026-11-30T20:00:01+00:00" }));
+      expect(gate().status).toBe(0);
+      states(record("running", connected, { updated_at: "2026-11-30T19:59:59.999999+00:00" }));
+      fs.rmSync(path.join(dir, "reads"), { force: true });
+      expect(gate().status).toBe(1);
+    });
   });
 
   it("refuses hostile parameters before doing anything", () => {

@@ -41,8 +41,30 @@ describe("the hermes image", () => {
     expect(imageWarnings).toEqual([]);
   });
 
+  // Every form hermes has published (_SEMVER_TAG_RE and _LEGACY_CALVER_TAG_RE of its release tooling; canary tags
+  // v<next patch>-canary.<YYYYMMDDHHMMSS> or -canary.<YYYYMMDD>, hermes_cli/update_channel.py _CANARY_TAG_RE
+  // @00067189): quiet with a digest.
+  it.each([
+    "v0.21.6",
+    "v2026.9.14",
+    "v2026.9.14.1",
+    "v0.22.0-canary.20261201080000",
+    "v0.21.7-canary.20261201",
+    "v1.0.0-rc.1",
+  ])("accepts the published tag form %s with a digest quietly", (tag) => {
+    const { imageWarnings } = parse((a) => {
+      a.imageTag = tag;
+      a.imageDigest = `sha256:${"b".repeat(64)}`;
+    });
+    expect(imageWarnings).toEqual([]);
+  });
+
   it.each([
     ["0.21.3", /is not one of hermes' release tags .*the pull may fail/],
+    ["v1999.1.1", /is not one of hermes' release tags .*the pull may fail/],
+    ["v2026.9", /is not one of hermes' release tags .*the pull may fail/],
+    ["v2026.9.14.1.2", /is not one of hermes' release tags .*the pull may fail/],
+    ["main", /is not one of hermes' release tags .*: it follows hermes' main branch/],
     ["latest", /is not one of hermes' release tags .*: it follows hermes' main branch/],
   ])("warns on the tag %s, outside hermes' scheme, and on a missing digest", (tag, why) => {
     const { agent, imageWarnings } = parse((a) => {

@@ -4,8 +4,9 @@
 #   HERMES_SKIP_CONFIG_MIGRATION truthy -> say so, exit 0;
 #   _config_version (missing/invalid = 0) >= the image's latest -> nothing, exit 0;
 #   else back up config.yaml and .env to <name>.bak-<UTC %Y%m%dT%H%M%SZ>[.N] (cp -p, never pruned), announce,
-#   "migrate" (the stand-in's migration only stamps `_config_version: <latest>`; the save is refused under managed
-#   mode), re-check; not advanced -> restore both from the backups, report, exit 1 (stage 2 carries on).
+#   migrate (hermes_cli/config.py migrate_config: sanitize_env_file, then the closing save_config, which rewrites
+#   config.yaml in hermes' own layout and is refused under managed mode; see hermes-config.sh), re-check; not
+#   advanced -> restore both from the backups, report, exit 1 (stage 2 carries on).
 # Installed as /opt/hermes/scripts/docker_config_migrate.py (upstream's path; bash, run through the `python` shim).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=hermes-config.sh
@@ -71,9 +72,9 @@ restore() {
   if ((${#back[@]})); then join "${back[@]}"; else echo none; fi
 }
 
-# migrate_config(interactive=False): the stand-in's only migration step is the final stamp, through the save path
-# (which refuses, with the managed message on stderr, under managed mode).
-if ! hermes_config_write_key "save configuration" _config_version "$latest"; then
+# migrate_config(interactive=False): .env normalised, no schema steps of its own, then the closing save.
+hermes_sanitize_env_file || die "could not rewrite $HERMES_HOME/.env"
+if ! hermes_save_migrated_config "$latest"; then
   restored=$(restore)
   echo "[config-migrate] Migration failed; restored $restored"
   die "could not write $config"

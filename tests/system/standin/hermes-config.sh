@@ -96,6 +96,85 @@ hermes_config_write_key() {
   chmod "$mode" "$tmp" && mv -f "$tmp" "$f"
 }
 
+# Comment blocks save_config appends after the YAML for features that are off (hermes_cli/config.py
+# _commented_sections_for_save: one when security.redact_secrets is unset, one when no fallback_model names a provider
+# and a model). The stand-in's own wording; only their shape matters here: a blank line, then `#` lines.
+HERMES_SECURITY_BLOCK=$'\n# -- Security (stand-in) -----------------------------------------------\n# Secret redaction is on by default; set security.redact_secrets to false to turn it off.\n#\n# security:\n#   redact_secrets: true\n'
+HERMES_FALLBACK_BLOCK=$'\n# -- Fallback model (stand-in) -----------------------------------------\n# A provider to fail over to when the primary one is unavailable.\n#\n# fallback_model:\n#   provider: openrouter\n#   model: some/model\n'
+
+# migrate_config's closing save (hermes_cli/config.py): read_raw_config(), `_config_version` set, then
+# _persist_migration -> save_config(strip_defaults=True). What that leaves on disk, mirrored for the files the program
+# writes (PyYAML block style, as merge-config.py dumps them):
+# - the YAML re-dumped (utils.atomic_yaml_write: yaml.dump, sort_keys=False): key order kept, every comment gone
+#   (the file's own and the blocks an earlier save appended), `_config_version: N` replaced in place or appended;
+# - _canonicalize_config's _normalize_max_turns_config always sets `agent` (appended as `agent: {}` when absent);
+#   _strip_default_values keeps every path the raw file set explicitly, and `{}` differs from agent's defaults;
+# - the comment blocks above appended after the YAML;
+# - atomic, the file's mode kept. Refused under managed mode (format_managed_message on stderr, status 0).
+# Not mirrored: PyYAML's 80-column folding of long scalars and its escaping of non-ASCII text (allow_unicode off).
+hermes_save_migrated_config() {
+  local latest=$1 f=$HERMES_HOME/config.yaml tmp line section='' mode=640 stamped=0 has_agent=0 redact=0 fb=0
+  local lines=() i
+  if hermes_managed_system >/dev/null; then
+    hermes_managed_error "save configuration"
+    return 0
+  fi
+  if [[ -f $f ]]; then
+    mode=$(stat -c %a "$f")
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${line%$'\r'}
+      [[ $line == '#'* ]] && continue
+      [[ $line =~ ^([^[:space:]-][^:]*): ]] && section=${BASH_REMATCH[1]}
+      if [[ $line =~ ^_config_version: ]]; then
+        line="_config_version: $latest"
+        stamped=1
+      fi
+      [[ $line =~ ^agent:([[:space:]]|$) ]] && has_agent=1
+      [[ $section == security && $line =~ ^[[:space:]]+redact_secrets: ]] && redact=1
+      [[ $section == fallback_model && $line =~ ^[[:space:]]+(-[[:space:]]+)?(provider|model):[[:space:]]*[^[:space:]] ]] && ((fb++))
+      lines+=("$line")
+    done <"$f"
+  fi
+  # yaml.dump writes no blank line after the last key: the ones an earlier save's blocks left go too.
+  for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+    [[ -z ${lines[i]//[[:space:]]/} ]] || break
+    unset 'lines[i]'
+  done
+  ((stamped)) || lines+=("_config_version: $latest")
+  ((has_agent)) || lines+=("agent: {}")
+  tmp=$(mktemp "$HERMES_HOME/.config_XXXXXX.tmp") || return 1
+  {
+    ((${#lines[@]})) && printf '%s\n' "${lines[@]}"
+    ((redact)) || printf '%s' "$HERMES_SECURITY_BLOCK"
+    ((fb >= 2)) || printf '%s' "$HERMES_FALLBACK_BLOCK"
+  } >"$tmp"
+  chmod "$mode" "$tmp" && mv -f "$tmp" "$f"
+}
+
+# hermes_cli/config.py sanitize_env_file (first step of migrate_config, not refused under managed mode): every line
+# that is neither blank nor a comment loses its surrounding whitespace; the file is rewritten only when that changed
+# something (mode 0600, as _secure_file leaves a secret file).
+hermes_sanitize_env_file() {
+  local f=$HERMES_HOME/.env tmp line stripped changed=0
+  [[ -f $f ]] || return 0
+  tmp=$(mktemp "$HERMES_HOME/.env_XXXXXX.tmp") || return 1
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
+    stripped=${line#"${line%%[![:space:]]*}"}
+    stripped=${stripped%"${stripped##*[![:space:]]}"}
+    if [[ -n $stripped && $stripped != '#'* && $stripped != "$line" ]]; then
+      line=$stripped
+      changed=1
+    fi
+    printf '%s\n' "$line"
+  done <"$f" >"$tmp"
+  if ((changed)); then
+    chmod 600 "$tmp" && mv -f "$tmp" "$f"
+  else
+    rm -f "$tmp"
+  fi
+}
+
 # hermes_cli/env_loader: $HERMES_HOME/.env into the environment with override=True (a key in .env beats the
 # container's `docker run -e`). python-dotenv's rules, reduced to what the stand-in needs: blank lines and `#`
 # comments skipped, optional `export `, `KEY = value` allowed; "double quoted" (\" and \\ unescaped), 'single
