@@ -12,6 +12,7 @@
 #       keys (rsa, ecdsa, ed25519; comment root@<hostname>), hostname, hosts, network/interfaces, resolv.conf.
 #   ct.sh start <vmid> <conf>            vzstart's body: bind sources checked, LXC config rendered, lxc-start
 #   ct.sh shutdown <vmid> <timeout> <forceStop 0|1>   clean shutdown; killed after timeout only with forceStop
+#                                        (else "container did not stop", src/PVE/LXC.pm vm_stop :3219-3271)
 #   ct.sh stop <vmid>                    kill at once (vzstop)
 #   ct.sh destroy <vmid> [volume-dir...] vzdestroy's body: the volume directories and the LXC directory go. Bind
 #                                        sources are never passed here and never touched (src/PVE/LXC.pm:1009-1021)
@@ -147,13 +148,15 @@ case $op in
   start)
     (($# == 1)) || fail "usage: ct.sh start <vmid> <conf>"
     [[ $(ct_state "$vmid") != RUNNING ]] || fail "CT $vmid already running"
+    # mount_all's text first (src/PVE/LXC.pm:2300), then lxc-start's own failure as vm_start words it.
+    check_bind_sources "$1" || exit 1
     ct_launch "$vmid" "$1" || fail "startup for container '$vmid' failed"
     ;;
   shutdown)
     (($# == 2)) || fail "usage: ct.sh shutdown <vmid> <timeout> <forceStop>"
     [[ $(ct_state "$vmid") == RUNNING ]] || fail "CT $vmid not running"
     if ! lxc-stop -P "$SYSTEST_LXCPATH" -n "$vmid" --nokill -t "$1"; then
-      [[ $2 == 1 ]] || fail "command 'lxc-stop -n $vmid --nokill --timeout $1' failed: exit code 1"
+      [[ $2 == 1 ]] || fail "container did not stop"
       lxc-stop -P "$SYSTEST_LXCPATH" -n "$vmid" -k
     fi
     ;;

@@ -262,7 +262,11 @@ cat >"$SYSTEST_RUNTIME/env.json" <<EOF
   "hostDirs": { "state": "$SYSTEST_HOST_STATE_DIR", "data": "$SYSTEST_HOST_DATA_DIR", "fast": "$SYSTEST_HOST_FAST_DIR" },
   "ctRootfs": "$rootfs",
   "pveConfDir": "$SYSTEST_PVE_CONF_DIR",
-  "lxcpath": "$SYSTEST_LXCPATH"
+  "pveNode": "$SYSTEST_PVE_NODE",
+  "lxcpath": "$SYSTEST_LXCPATH",
+  "bridge": "$SYSTEST_BRIDGE",
+  "netPrefix": "$SYSTEST_NET_PREFIX",
+  "rootfsTarball": "$tarball"
 }
 EOF
 ok=1
