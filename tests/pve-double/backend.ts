@@ -102,7 +102,7 @@ export interface ContainerBackend {
    *  features, memory/swap → cgroup limits, hostname, raw lxc.* lines) and start. */
   start(ct: CtRef, config: CtConfig, mounts: MountSpec[], task: TaskContext): Promise<void>;
   /** vzshutdown worker body: clean shutdown, waiting at most `timeout` s; after that, kill if `forceStop`, else
-   *  throw (Proxmox: `command 'lxc-stop -n <vmid> --nokill --timeout <t>' failed: exit code 1`). */
+   *  throw Error("container did not stop") (pve-container src/PVE/LXC.pm vm_stop, :3219-3271). */
   shutdown(ct: CtRef, opts: { timeout: number; forceStop: boolean }, task: TaskContext): Promise<void>;
   /** Hard stop (vzstop): kill the CT at once. Reboot (vzreboot) is composed by the double as shutdown, then
    *  apply pending, then start, as vm_reboot does (pve-container src/PVE/LXC.pm:3128-3131). */
@@ -115,7 +115,8 @@ export interface ContainerBackend {
   /** `ip --json address` inside the running CT's network namespace; [] if it has none. */
   interfaces(ct: CtRef): Promise<IpLink[]>;
   /** Hot-plug `keys` of a running CT (memory, swap, cpulimit, cpuunits, netN, a new mpN) from `config`. Throw to
-   *  leave a key pending (Proxmox keeps a key pending when its hot-plug fails). */
+   *  refuse: the double then answers the PUT with 400 `unable to hotplug <key>: <message>` and does not write the
+   *  config (pve-container src/PVE/API2/LXC/Config.pm:255-262). */
   hotplug(ct: CtRef, config: CtConfig, keys: string[]): Promise<void>;
   /** Stop everything the backend started (test teardown); must not touch bind sources. */
   close(): Promise<void>;
