@@ -22,7 +22,7 @@ const secrets = {
 };
 
 let world: EngineWorld;
-const steps: Array<{ step: string; report: StepReport; containerId: string; starts: number }> = [];
+const steps: Array<{ step: string; report: StepReport; containerId: string; starts: number; seconds: number }> = [];
 
 const agentConfig = (config: Record<string, unknown>) =>
   (config["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[AGENT];
@@ -79,7 +79,9 @@ async function startsBetween(since: number, until: number): Promise<number> {
 
 async function step(name: string, run: () => Promise<StepReport>): Promise<StepReport> {
   const since = Math.floor(Date.now() / 1000);
+  const started = Date.now();
   const report = await run();
+  const seconds = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1100));
   const until = Math.floor(Date.now() / 1000) + 1;
   steps.push({
@@ -87,6 +89,7 @@ async function step(name: string, run: () => Promise<StepReport>): Promise<StepR
     report,
     containerId: (await containerId()).slice(0, 12),
     starts: await startsBetween(since, until),
+    seconds,
   });
   return report;
 }
@@ -118,11 +121,11 @@ beforeAll(
 
 afterAll(async () => {
   process.stderr.write(
-    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | starts |\n|---|---|---|---|---|\n" +
+    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | starts | wall time |\n|---|---|---|---|---|---|\n" +
       steps
         .map(
           (s) =>
-            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} |`,
+            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} | ${s.seconds.toFixed(1)} s |`,
         )
         .join("\n") +
       "\n",
