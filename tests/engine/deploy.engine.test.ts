@@ -22,7 +22,13 @@ const secrets = {
 };
 
 let world: EngineWorld;
-const steps: Array<{ step: string; report: StepReport; containerId: string; starts: number; seconds: number }> = [];
+const steps: Array<{
+  step: string;
+  report: StepReport;
+  containerId: string;
+  starts: number;
+  seconds: number;
+}> = [];
 
 const agentConfig = (config: Record<string, unknown>) =>
   (config["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[AGENT];

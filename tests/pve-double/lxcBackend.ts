@@ -51,10 +51,13 @@ export class LxcBackend implements ContainerBackend {
     if (!rootfs || rootfs.type !== "volume") throw new Error("rootfs must be a storage volume");
     const unsupported = spec.mounts.filter((m) => m.key !== "rootfs" && m.type === "volume");
     if (unsupported.length > 0) {
-      throw new Error(`volume mount points are not emulated by the LXC backend: ${unsupported.map((m) => m.key)}`);
+      throw new Error(
+        `volume mount points are not emulated by the LXC backend: ${unsupported.map((m) => m.key).join(", ")}`,
+      );
     }
     fs.mkdirSync(rootfs.source, { recursive: true });
-    for (let d = path.dirname(rootfs.source); d.startsWith(layout.stateDir); d = path.dirname(d)) traversable(d);
+    for (let d = path.dirname(rootfs.source); d.startsWith(layout.stateDir); d = path.dirname(d))
+      traversable(d);
     await this.withConf(spec.ct, spec.config, async (conf, dir) => {
       const env: Record<string, string> = {};
       if (spec.sshPublicKeys) {
@@ -110,12 +113,7 @@ export class LxcBackend implements ContainerBackend {
   async hotplug(ct: CtRef, config: CtConfig, keys: string[]): Promise<void> {
     const rest = keys.filter((k) => !["memory", "swap", "cpulimit", "cpuunits"].includes(k));
     if (keys.includes("memory") || keys.includes("swap")) {
-      await this.run([
-        "memory",
-        String(ct.vmid),
-        config.props.memory ?? "512",
-        config.props.swap ?? "512",
-      ]);
+      await this.run(["memory", String(ct.vmid), config.props.memory ?? "512", config.props.swap ?? "512"]);
     }
     // cpulimit/cpuunits: PVE writes cgroup cpu values; the tier does not emulate them (bookkeeping only).
     if (rest.length > 0) throw new Error(`hot-plug of ${rest.join(", ")} is not emulated; left pending`);

@@ -105,14 +105,20 @@ describe("the PVE double's LXC backend", () => {
       task(),
     );
     writeConf(config);
-    const st = (p: string) => execFileSync("stat", ["-c", "%u:%g %a", path.join(rootfsDir, p)], { encoding: "utf8" });
+    const st = (p: string) =>
+      execFileSync("stat", ["-c", "%u:%g %a", path.join(rootfsDir, p)], { encoding: "utf8" });
     expect(st("usr/bin/su").trim()).toBe("100000:100000 4755");
-    const shadowRoot = fs.readFileSync(path.join(rootfsDir, "etc/shadow"), "utf8").split("\n")[0].split(":")[1];
+    const shadowRoot = fs
+      .readFileSync(path.join(rootfsDir, "etc/shadow"), "utf8")
+      .split("\n")[0]
+      .split(":")[1];
     expect(shadowRoot).toMatch(/^\$6\$/);
     const salt = shadowRoot.split("$")[2];
-    expect(execFileSync("openssl", ["passwd", "-6", "-salt", salt, "-stdin"], { input: password }).toString().trim()).toBe(
-      shadowRoot,
-    );
+    expect(
+      execFileSync("openssl", ["passwd", "-6", "-salt", salt, "-stdin"], { input: password })
+        .toString()
+        .trim(),
+    ).toBe(shadowRoot);
     const keys = fs.readFileSync(path.join(rootfsDir, "root/.ssh/authorized_keys"), "utf8").split("\n");
     expect(keys[0]).toBe("# --- BEGIN PVE ---");
     expect(keys[1]).toBe(fs.readFileSync(`${env.file.sshKey}.pub`, "utf8").trim());
@@ -167,7 +173,9 @@ describe("the PVE double's LXC backend", () => {
     expect(await node.sh(`pct status ${VMID}`)).toBe("status: stopped");
     const missing = path.join(RUNTIME, "backend-missing");
     const broken = { ...config, props: { ...config.props, mp1: `${missing},mp=/srv/missing` } };
-    await expect(backend.start(ct, broken, mounts, task())).rejects.toThrow(`directory '${missing}' does not exist`);
+    await expect(backend.start(ct, broken, mounts, task())).rejects.toThrow(
+      `directory '${missing}' does not exist`,
+    );
     expect((await backend.status(ct)).running).toBe(false);
   });
 

@@ -89,7 +89,10 @@ afterAll(async () => {
 
 describe("the PVE double on real LXC, driven over HTTPS", () => {
   test("download-url fetches the template over HTTP with its sha512, and the content list shows it", async () => {
-    const meta = await ok("GET", `/nodes/${NODE}/query-url-metadata`, { url: templateUrl, "verify-certificates": 1 });
+    const meta = await ok("GET", `/nodes/${NODE}/query-url-metadata`, {
+      url: templateUrl,
+      "verify-certificates": 1,
+    });
     expect(meta.filename).toBe(templateName);
     const t = await task("POST", `/nodes/${NODE}/storage/local/download-url`, {
       content: "vztmpl",
@@ -148,9 +151,9 @@ describe("the PVE double on real LXC, driven over HTTPS", () => {
     // The node's own tools see the CT the double made: /etc/pve/lxc is its conf dir, and pct reaches it.
     expect(await env.node.sh(`grep -c '^hostname: double-ct$' /etc/pve/lxc/${VMID}.conf`)).toBe("1");
     expect(await env.node.sh(`pct exec ${VMID} -- cat /srv/hermes/memories.md`)).toBe("kept");
-    expect(await env.node.sh(`pct exec ${VMID} -- sed -n '/BEGIN PVE/,/END PVE/p' /root/.ssh/authorized_keys`)).toContain(
-      fs.readFileSync(`${env.file.sshKey}.pub`, "utf8").trim(),
-    );
+    expect(
+      await env.node.sh(`pct exec ${VMID} -- sed -n '/BEGIN PVE/,/END PVE/p' /root/.ssh/authorized_keys`),
+    ).toContain(fs.readFileSync(`${env.file.sshKey}.pub`, "utf8").trim());
     let ifaces: any[] = [];
     for (let i = 0; i < 40; i++) {
       ifaces = (await ok("GET", `/nodes/${NODE}/lxc/${VMID}/interfaces`)) as any[];
@@ -158,7 +161,9 @@ describe("the PVE double on real LXC, driven over HTTPS", () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     const eth0 = ifaces.find((f) => f.name === "eth0");
-    expect(eth0["ip-addresses"]).toContainEqual(expect.objectContaining({ "ip-address": IP, "ip-address-type": "inet" }));
+    expect(eth0["ip-addresses"]).toContainEqual(
+      expect.objectContaining({ "ip-address": IP, "ip-address-type": "inet" }),
+    );
   });
 
   test("memory is hot-plugged into the running CT's cgroup: no restart", async () => {
@@ -178,7 +183,9 @@ describe("the PVE double on real LXC, driven over HTTPS", () => {
     await ok("PUT", `/nodes/${NODE}/lxc/${VMID}/config`, { features: "nesting=1" });
     // What the provider reads (no `current`): the new value, as if applied.
     expect((await ok("GET", `/nodes/${NODE}/lxc/${VMID}/config`)).features).toBe("nesting=1");
-    expect((await ok("GET", `/nodes/${NODE}/lxc/${VMID}/config`, { current: 1 })).features).toBe("keyctl=1,nesting=1");
+    expect((await ok("GET", `/nodes/${NODE}/lxc/${VMID}/config`, { current: 1 })).features).toBe(
+      "keyctl=1,nesting=1",
+    );
     // The running CT still has keyctl (its LXC config is unchanged) until a reboot applies the pending change.
     expect(lxcConfig()).toContain("lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp");
     expect((await task("POST", `/nodes/${NODE}/lxc/${VMID}/status/reboot`)).exitstatus).toBe("OK");
@@ -188,9 +195,10 @@ describe("the PVE double on real LXC, driven over HTTPS", () => {
   });
 
   test("shutdown then delete: the CT and its rootfs volume go, the bind source stays", async () => {
-    expect((await task("POST", `/nodes/${NODE}/lxc/${VMID}/status/shutdown`, { forceStop: 1, timeout: 30 })).exitstatus).toBe(
-      "OK",
-    );
+    expect(
+      (await task("POST", `/nodes/${NODE}/lxc/${VMID}/status/shutdown`, { forceStop: 1, timeout: 30 }))
+        .exitstatus,
+    ).toBe("OK");
     await waitStatus("stopped");
     expect((await task("DELETE", `/nodes/${NODE}/lxc/${VMID}`)).exitstatus).toBe("OK");
     const gone = await client.call("GET", `/nodes/${NODE}/lxc/${VMID}/status/current`);
