@@ -14,6 +14,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PveClient } from "../pve-double/contract/client";
 import { RunningDouble, startDouble } from "../pve-double/double";
 import { LxcBackend } from "../pve-double/lxcBackend";
 import { templateFromRootfs, TemplateServer, Template } from "../pve-double/templateServer";
@@ -470,6 +471,70 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(running).toBe("true");
   });
 
+  it("§6.1/§6.2: growing the rootfs with protection on fails half-way and stores the planned size; refresh, then up, is clean", async () => {
+    world.editStackFile((c) => ((lxcConfig(c).rootfs as Record<string, unknown>).sizeGb = 10));
+    let failure: Error | undefined;
+    const row = await step("rootfs 8 -> 10 GB, protect on", () =>
+      world.up().catch((e: Error) => {
+        failure = e;
+        return undefined;
+      }),
+    );
+    expect(failure?.message).toContain(`can't update CT ${VMID} drive 'rootfs' - protection mode enabled`);
+    // Half-way: the resize went through (it does not check protection), the config update did not.
+    expect(row.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, ""))).toEqual([
+      `PUT /lxc/${VMID}/resize`,
+      `PUT /lxc/${VMID}/config`,
+    ]);
+    expect(fs.readFileSync(pve.layout.confPath(NODE, VMID), "utf8")).toMatch(/^rootfs: .*size=10G/m);
+    // §6.2: the failed update still wrote the planned values into the state.
+    const state = JSON.parse(world.cli(["stack", "export", "--stack", "lxc"])) as {
+      deployment: { resources: Array<{ type: string; outputs?: { disk?: { size?: number } } }> };
+    };
+    const ctState = state.deployment.resources.find(
+      (r) => r.type === "proxmoxve:index/containerLegacy:ContainerLegacy",
+    );
+    expect(ctState?.outputs?.disk?.size).toBe(10);
+    // What the README tells the user to run then: `pulumi refresh` (reads what the node really has), then `pulumi up`.
+    await step("refresh after the failed grow", () => world.refresh());
+    const after = await step("up after that refresh", () => world.up());
+    expect(after.report!.changed).toEqual([]);
+    expect(after.apiWrites).toEqual([]);
+  });
+
+  it("§6.3: a storage-listing error during refresh drops the template from state; the preview then plans a replacement that protect blocks; up with the checksum re-adopts it", async () => {
+    const dir = pve.layout.templateDir(NODE, "local");
+    const aside = `${dir}.offline`;
+    // The storage goes away under the node (a NAS that is down): listing its content fails.
+    fs.renameSync(dir, aside);
+    fs.writeFileSync(dir, "not a directory\n");
+    let refresh: Row;
+    try {
+      refresh = await step("refresh, storage listing failing", () => world.refresh());
+    } finally {
+      fs.rmSync(dir, { force: true });
+      fs.renameSync(aside, dir);
+    }
+    expect(refresh.report!.changed).toContain(`proxmoxve:download/file:File ${LXC}-template delete`);
+    expect(refresh.report!.output).toContain(
+      "The file does not exist in datastore and resource must be recreated.",
+    );
+    const preview = await world.preview().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(preview?.message).toMatch(
+      /unable to replace resource .*ContainerLegacy::hermes-ct.* as it is currently marked for protection/s,
+    );
+    const pid = (await ctStatus()).pid;
+    const row = await step("up: template re-adopted", () => world.up());
+    expect(row.report!.changed).toEqual([`proxmoxve:download/file:File ${LXC}-template create`]);
+    expect(
+      row.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, "").replace(/\/tasks\/.*/, "/tasks")),
+    ).toEqual(["POST /storage/local/download-url"]);
+    expect((await ctStatus()).pid).toBe(pid);
+  });
+
   it("protect off, then a new bulk mount: the LXC is replaced, the host data untouched, the gateway healthy again", async () => {
     const data = userData();
     world.editStackFile((c) => (lxcConfig(c).protect = false));
@@ -495,12 +560,40 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(inCt("cat /data/notes.txt")).toBe("bulk data");
   });
 
+  it("§6.4: protection set on the node outside Pulumi: destroy stops the LXC, then fails, leaving it stopped", async () => {
+    // A click in the web UI (PUT protection=1), not through the stack.
+    const ui = new PveClient(pve.url, fs.readFileSync(pve.caFile));
+    expect((await ui.login("root@pam", secrets.proxmoxPassword)).status).toBe(200);
+    expect((await ui.call("PUT", `/nodes/${NODE}/lxc/${VMID}/config`, { protection: 1 })).status).toBe(200);
+    let failure: Error | undefined;
+    const row = await step("destroy, node protection on", () =>
+      world.destroy().catch((e: Error) => {
+        failure = e;
+        return undefined;
+      }),
+    );
+    expect(failure?.message).toContain(`can't remove CT ${VMID} - protection mode enabled`);
+    expect(row.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, ""))).toEqual([
+      `POST /lxc/${VMID}/status/shutdown`,
+      `DELETE /lxc/${VMID}`,
+      `DELETE /lxc/${VMID}`,
+      `DELETE /lxc/${VMID}`,
+    ]);
+    expect((await ctStatus()).running).toBe(false);
+    expect(fs.existsSync(pve.layout.confPath(NODE, VMID))).toBe(true);
+    // What the README says to run: refresh (reads protection=1 and stopped), up (turns it off, starts the LXC).
+    await step("refresh after the failed destroy", () => world.refresh());
+    const fixed = await step("up: protection off again", () => world.up());
+    expect(fixed.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, ""))).toContain(`PUT /lxc/${VMID}/config`);
+  });
+
   it("destroy: the container is gone; the template and every host directory are kept", async () => {
     const data = userData();
     const row = await step("destroy", () => world.destroy());
-    expect(
-      row.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, "").replace(/\/tasks\/.*/, "/tasks")),
-    ).toEqual([`POST /lxc/${VMID}/status/shutdown`, `DELETE /lxc/${VMID}`]);
+    expect(row.apiWrites.map((w) => w.replace(/\/nodes\/[^/]+/, ""))).toEqual([
+      `POST /lxc/${VMID}/status/shutdown`,
+      `DELETE /lxc/${VMID}`,
+    ]);
     expect((await ctStatus()).running).toBe(false);
     expect(fs.existsSync(pve.layout.confPath(NODE, VMID))).toBe(false);
     expect(fs.existsSync(path.join(pve.layout.templateDir(NODE, "local"), template.name))).toBe(true);
