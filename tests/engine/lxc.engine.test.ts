@@ -601,6 +601,37 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(userData()).toEqual(data);
   });
 
+  it("§6.6: the same stack against PVE 9.1: net0 carries host-managed=0 there only, and a no-op up stays a no-op", async () => {
+    const other = PVE_VERSION.startsWith("8.") ? "9.1.2" : "8.4.14";
+    const port = pve.port;
+    await pve.stop();
+    pve = await startDouble({
+      rootPassword: secrets.proxmoxPassword,
+      stateDir: RUNTIME,
+      nodes: [{ name: NODE }],
+      backend: new LxcBackend(),
+      version: other,
+      port,
+    });
+    const n = requestCount();
+    const first = await step(`first up, PVE ${other}`, () => world.up());
+    expect(first.report!.output).toMatch(healthy);
+    const creates = fs
+      .readFileSync(pve.requestLog, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .slice(n)
+      .map((l) => JSON.parse(l) as { method: string; path: string; params: Record<string, string> })
+      .filter((e) => e.method === "POST" && /\/nodes\/[^/]+\/lxc$/.test(e.path));
+    expect(creates).toHaveLength(1);
+    expect(creates[0].params.net0.includes("host-managed=0")).toBe(other.startsWith("9."));
+    const noop = await step(`no-op up, PVE ${other}`, () => world.up());
+    expect(noop.report!.changed).toEqual([]);
+    expect(noop.apiWrites).toEqual([]);
+    await step(`destroy, PVE ${other}`, () => world.destroy());
+    expect(fs.existsSync(pve.layout.confPath(NODE, VMID))).toBe(false);
+  });
+
   it("no secret in the request log, the state or anything the CLI printed", () => {
     const exported = world.cli(["stack", "export", "--stack", "lxc"]);
     const everything = [
