@@ -37,6 +37,8 @@ export class LxcBackend implements ContainerBackend {
   readonly kind = "lxc";
   private layout?: Layout;
   private readonly started = new Set<number>();
+  /** CTs whose start is under way: Proxmox's check_running is true from the moment lxc-start runs. */
+  private readonly starting = new Set<number>();
 
   async init(layout: Layout): Promise<void> {
     this.layout = layout;
@@ -74,7 +76,12 @@ export class LxcBackend implements ContainerBackend {
   }
 
   async start(ct: CtRef, config: CtConfig, _mounts: MountSpec[], task: TaskContext): Promise<void> {
-    await this.withConf(ct, config, (conf) => this.run(["start", String(ct.vmid), conf], { task }));
+    this.starting.add(ct.vmid);
+    try {
+      await this.withConf(ct, config, (conf) => this.run(["start", String(ct.vmid), conf], { task }));
+    } finally {
+      this.starting.delete(ct.vmid);
+    }
     this.started.add(ct.vmid);
   }
 
@@ -101,6 +108,9 @@ export class LxcBackend implements ContainerBackend {
     const out = await this.lxcInfo(ct.vmid);
     const state = /^State:\s+(\S+)/m.exec(out)?.[1];
     const pid = Number(/^PID:\s+(\d+)/m.exec(out)?.[1]);
+    // Starting counts as running, as pve-container's check_running does (the CT's monitor exists): a second
+    // start then gets `CT <vmid> already running` at once, which the provider takes as success.
+    if (this.starting.has(ct.vmid) && state !== "RUNNING") return { running: true };
     if (state !== "RUNNING" || !pid) return { running: false };
     return { running: true, pid, uptime: uptimeOf(pid) };
   }
