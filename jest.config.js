@@ -5,7 +5,10 @@ module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
   roots: ["<rootDir>/tests"],
-  testMatch: ["<rootDir>/tests/{unit,program,templates}/**/*.test.ts", "<rootDir>/tests/pve-double/**/*.test.ts"],
+  testMatch: [
+    "<rootDir>/tests/{unit,program,templates}/**/*.test.ts",
+    "<rootDir>/tests/pve-double/**/*.test.ts",
+  ],
   // Pulumi keeps process-wide globals; jest 30 would otherwise warn that it "soft deleted" them.
   testEnvironmentOptions: { globalsCleanup: "off" },
   testTimeout: 60000,

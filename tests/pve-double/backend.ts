@@ -83,7 +83,8 @@ export interface CtStatus {
 export interface IpLink {
   ifname: string;
   address?: string;
-  addr_info?: Array<{ family: "inet" | "inet6" | string; local: string; prefixlen: number }>;
+  /** `family` is `inet` or `inet6` for addresses; other families are passed through as Proxmox does. */
+  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
 }
 
 export interface ContainerBackend {

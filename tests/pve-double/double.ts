@@ -72,7 +72,7 @@ interface Call {
   params: Params;
   user: string;
 }
-type Handler = (call: Call, m: RegExpExecArray) => Promise<unknown> | unknown;
+type Handler = (call: Call, m: RegExpExecArray) => unknown;
 
 const REDACT = /password/i;
 

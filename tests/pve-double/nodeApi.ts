@@ -141,7 +141,7 @@ export async function downloadUrl(
     }
     const tmp = `${dest}.tmp_dwnl.${process.pid}`;
     try {
-      await wget(params.url, tmp, verify, task.log, task.signal);
+      await wget(params.url, tmp, verify, (l) => task.log(l), task.signal);
       if (algo && expected) {
         const got = fileHash(algo, tmp);
         if (got.toLowerCase() !== expected.toLowerCase()) {

@@ -129,7 +129,8 @@ export class TaskManager {
       }
       // RESTEnvironment.pm:650-668: the last line of the log is the task's result.
       if (err === undefined) log("TASK OK");
-      else log(`TASK ERROR: ${(err instanceof Error ? err.message : String(err)).replace(/\n+$/, "")}`);
+      else
+        log(`TASK ERROR: ${(err instanceof Error ? err.message : JSON.stringify(err)).replace(/\n+$/, "")}`);
       worker.kill("SIGKILL");
       await exited;
       this.running.delete(upid);

@@ -80,6 +80,22 @@ export class PveClient {
     });
   }
 
+  /** The provider's status wait (retry.go:219-256): poll status/current until the CT has `status`. */
+  async waitStatus(
+    node: string,
+    vmid: number,
+    status: "running" | "stopped",
+    timeoutMs = 10000,
+  ): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const a = await this.call("GET", `/nodes/${node}/lxc/${vmid}/status/current`);
+      if (a.status === 200 && a.body.data.status === status) return;
+      if (Date.now() > end) throw new Error(`CT ${vmid} not ${status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The provider's task wait (proxmox/nodes/tasks/tasks.go:153-198): poll status until not running. */
   async waitTask(node: string, upid: string, intervalMs = 20): Promise<any> {
     for (;;) {

@@ -60,7 +60,7 @@ describe("update rules on a live CT (§5.5)", () => {
     };
     const a = await w.client.call("POST", `/nodes/${w.node}/lxc`, body);
     await w.client.waitTask(w.node, a.body.data);
-    await new Promise((r) => setTimeout(r, 100));
+    await w.client.waitStatus(w.node, VMID, "running");
   });
   afterAll(async () => w.close());
 

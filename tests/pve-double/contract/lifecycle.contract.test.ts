@@ -7,8 +7,6 @@ import * as path from "node:path";
 import { createBody } from "./fixtures";
 import { makeWorld, seedTemplate, World } from "./world";
 
-const waitRunning = () => new Promise((r) => setTimeout(r, 100));
-
 describe("one node, PVE 8.4", () => {
   let w: World;
   beforeAll(async () => {
@@ -29,7 +27,7 @@ describe("one node, PVE 8.4", () => {
   test("status commands: already running / not running / VM not running (sic)", async () => {
     const a = await create(160);
     await w.client.waitTask(w.node, a.body.data);
-    await waitRunning();
+    await w.client.waitStatus(w.node, 160, "running");
     const start = await w.client.call("POST", `/nodes/${w.node}/lxc/160/status/start`);
     expect([start.status, start.reason]).toEqual([500, "CT 160 already running"]);
     const destroy = await w.client.call("DELETE", `/nodes/${w.node}/lxc/160`);

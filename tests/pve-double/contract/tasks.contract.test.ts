@@ -18,7 +18,7 @@ const upidPath = (w: World, upid: string, tail = "") =>
   `/nodes/${w.node}/tasks/${encodeURIComponent(upid)}${tail}`;
 
 test("a vzcreate task: real worker pid + pstart in the UPID, running with `lock: create` on the CT, then stopped/OK", async () => {
-  w.sim.delays.create = 600;
+  w.sim.delays.create = 2000; // long enough to look while it runs, even on a loaded CI machine
   try {
     const a = await w.client.call("POST", `/nodes/${w.node}/lxc`, createBody(140, w.binds, false));
     const upid: string = a.body.data;
@@ -55,7 +55,7 @@ test("a vzcreate task: real worker pid + pstart in the UPID, running with `lock:
 test("a failing task: exitstatus is the error text, the log ends in TASK ERROR", async () => {
   w.sim.hangOnShutdown.add(140);
   try {
-    await new Promise((r) => setTimeout(r, 100)); // the create's own vzstart
+    await w.client.waitStatus(w.node, 140, "running"); // the create's own vzstart
     const a = await w.client.call("POST", `/nodes/${w.node}/lxc/140/status/shutdown`, { timeout: 1 });
     const st = await w.client.waitTask(w.node, a.body.data);
     expect(st.exitstatus).toBe("container did not stop");
