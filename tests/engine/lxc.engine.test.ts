@@ -619,6 +619,7 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     // Only the LXC and what it needs (`pulumi up --target`): the version difference is in its create request.
     const target = [
       "pulumi:providers:proxmoxve::proxmox",
+      `hermes-lxc:index:HermesLxc::${LXC}`,
       `hermes-lxc:index:HermesLxc$proxmoxve:download/file:File::${LXC}-template`,
       `hermes-lxc:index:HermesLxc$command:remote:Command::${LXC}-host-dirs`,
       `hermes-lxc:index:HermesLxc$proxmoxve:index/containerLegacy:ContainerLegacy::${LXC}-ct`,
