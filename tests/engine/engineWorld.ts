@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { EngineEvent, LocalWorkspace, PulumiCommand, Stack, UpOptions } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { checkoutProject, pulumiCli } from "../cli/harness";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -118,8 +118,7 @@ export class EngineWorld {
     this.cli(["config", "set", "--secret", "--path", "--stack", this.stackName, key], value);
   }
 
-  /** `pulumi up` (the Automation API's: `--yes --skip-preview`); `target` limits it as `--target` does. */
-  up = (opts: Pick<UpOptions, "target"> = {}): Promise<StepReport> => this.operation("up", opts);
+  up = (): Promise<StepReport> => this.operation("up");
   refresh = (): Promise<StepReport> => this.operation("refresh");
   destroy = (): Promise<StepReport> => this.operation("destroy");
 
@@ -132,20 +131,12 @@ export class EngineWorld {
   }
 
   /** One engine operation, summed up from its event stream; what the CLI printed goes to the transcript. */
-  private async operation(
-    op: "up" | "refresh" | "destroy",
-    opts: Pick<UpOptions, "target"> = {},
-  ): Promise<StepReport> {
+  private async operation(op: "up" | "refresh" | "destroy"): Promise<StepReport> {
     const events: EngineEvent[] = [];
     let output = "";
     const s = await this.stack();
     try {
-      await s[op]({
-        ...opts,
-        onEvent: (e) => events.push(e),
-        onOutput: (o) => (output += o),
-        color: "never",
-      });
+      await s[op]({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
     } finally {
       this.transcript.push(`$ pulumi ${op}\n${output}`);
     }

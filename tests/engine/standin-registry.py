@@ -4,7 +4,7 @@ RemoteImage really pulls it (https://distribution.github.io/distribution/spec/ap
 the LXC's network namespace (nsenter --net), on 127.0.0.1:<port>: Docker trusts a loopback registry over plain
 HTTP without any daemon setting, and no file is put into the container.
 
-Usage: standin-registry.py <docker-save-dir> <port>
+Usage: standin-registry.py <docker-save-dir> <port>|--prepare
   <docker-save-dir>: an extracted `docker save` of one or more tags (manifest.json, <config>.json, <layer>/layer.tar).
   Any repository name is served; the tag picks the image (`local`, `v2`, ...). Layers are gzipped once at start.
 """
@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-src, port = sys.argv[1], int(sys.argv[2])
+src, port = sys.argv[1], sys.argv[2]
 blobs = {}  # digest -> (path, media type)
 manifests = {}  # tag -> bytes
 
@@ -36,9 +36,12 @@ for entry in json.load(open(os.path.join(src, "manifest.json"))):
     for layer in entry["Layers"]:
         gz = os.path.join(src, layer + ".gz")
         if not os.path.exists(gz):
-            with open(os.path.join(src, layer), "rb") as f, gzip.GzipFile(gz, "wb", compresslevel=1, mtime=0) as g:
+            # Written aside and renamed: a registry killed mid-way (its LXC rebooted) never leaves half a layer.
+            tmp = "%s.%d" % (gz, os.getpid())
+            with open(os.path.join(src, layer), "rb") as f, gzip.GzipFile(tmp, "wb", compresslevel=1, mtime=0) as g:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     g.write(chunk)
+            os.replace(tmp, gz)
         layers.append(add_blob(gz, "application/vnd.docker.image.rootfs.diff.tar.gzip"))
     body = json.dumps(
         {
@@ -51,6 +54,8 @@ for entry in json.load(open(os.path.join(src, "manifest.json"))):
     for tag in entry.get("RepoTags") or []:
         manifests[tag.rsplit(":", 1)[1]] = body
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+if port == "--prepare":
+    sys.exit(0)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,4 +108,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sys.stderr.write("standin-registry: " + (fmt % args) + "\n")
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+sys.stderr.write("standin-registry: serving %s on 127.0.0.1:%s\n" % (sorted(manifests), port))
+sys.stderr.flush()
+http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
