@@ -457,13 +457,14 @@ export async function createCt(ctx: LxcContext, node: string, params: Params, us
   return upid;
 }
 
-/** `local:vztmpl/<file>` → its path (pve-storage Plugin.pm:814-843 parse_volname / get_subdir). Missing file:
- *  `volume '<volid>' does not exist` (*inferred* from pve-storage Plugin.pm path/volume checks). */
+/** `local:vztmpl/<file>` → its path (pve-storage src/PVE/Storage/Plugin.pm:814-843). A missing file fails the task
+ *  with `can't find file '<volid>'` (pve-storage src/PVE/Storage.pm:769-787 abs_filesystem_path, called at pve-container
+ *  src/PVE/LXC/Create.pm:55). */
 function resolveTemplate(ctx: LxcContext, node: string, volid: string): string {
   const m = /^([^:]+):vztmpl\/(.+)$/.exec(volid);
   if (!m) throw new Error(`unable to parse volume ID '${volid}'`);
   const file = path.join(ctx.state.layout.templateDir(node, m[1]), m[2]);
-  if (!fs.existsSync(file)) throw new Error(`volume '${volid}' does not exist`);
+  if (!fs.existsSync(file)) throw new Error(`can't find file '${volid}'`);
   return file;
 }
 

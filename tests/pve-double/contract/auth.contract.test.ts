@@ -11,7 +11,7 @@ beforeAll(async () => {
   w = await makeWorld({ apiTokens: { "root@pam!ci": "5f2b8c1e-0000-4000-8000-000000000001" } });
   seedTemplate(w);
 });
-afterAll(async () => w.close());
+afterAll(async () => w?.close());
 
 test("two provider halves log in within ms of each other: both tickets stay valid (B3, the first stub's bug)", async () => {
   const sdk = w.newClient();

@@ -31,7 +31,7 @@ beforeAll(async () => {
     templateDir: w.pve.layout.templateDir(w.node, "local"),
   };
 });
-afterAll(async () => w.close());
+afterAll(async () => w?.close());
 
 /** Integer and boolean keys the provider reads as JSON numbers (containers_types.go:215-246; CustomBool is
  *  true only for the raw bytes 1/true, common_types.go:69-74). */

@@ -12,7 +12,7 @@ beforeAll(async () => {
   w = await makeWorld();
   seedTemplate(w);
 });
-afterAll(async () => w.close());
+afterAll(async () => w?.close());
 
 const upidPath = (w: World, upid: string, tail = "") =>
   `/nodes/${w.node}/tasks/${encodeURIComponent(upid)}${tail}`;

@@ -10,7 +10,7 @@ let w: World;
 beforeAll(async () => {
   w = await makeWorld();
 });
-afterAll(async () => w.close());
+afterAll(async () => w?.close());
 
 const download = (extra: Record<string, string> = {}) =>
   w.client.call("POST", `/nodes/${w.node}/storage/local/download-url`, {

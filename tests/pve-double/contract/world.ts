@@ -56,8 +56,19 @@ export async function makeWorld(opts: Partial<DoubleOptions> = {}): Promise<Worl
   const ca = fs.readFileSync(pve.caFile);
   const node = (opts.nodes ?? [{ name: "pve" }])[0].name;
   const client = new PveClient(pve.url, ca);
-  const login = await client.login("root@pam", ROOT_PASSWORD);
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.reason}`);
+  const stopAll = async () => {
+    await pve.stop();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const login = await client.login("root@pam", ROOT_PASSWORD);
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.reason}`);
+  } catch (e) {
+    await stopAll(); // a world that cannot log in must not keep jest alive
+    throw e;
+  }
   const binds = ["hermes", "hdd", "2tb"].map((d) => {
     const p = path.join(tmp, "host", d);
     fs.mkdirSync(p, { recursive: true });
@@ -80,12 +91,7 @@ export async function makeWorld(opts: Partial<DoubleOptions> = {}): Promise<Worl
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l)),
-    close: async () => {
-      await pve.stop();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      fs.rmSync(tmp, { recursive: true, force: true });
-    },
+    close: stopAll,
   };
 }
 
