@@ -9,6 +9,7 @@
  * Before the container is re-created or its image changes, the agent's /opt/data is snapshotted (AgentSnapshots, on
  * the machine that holds it); after the new container is healthy, images nobody needs any more are removed.
  */
+import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -97,11 +98,17 @@ export class HermesGateway extends pulumi.ComponentResource {
     const payloadDigest = pulumi.secret(payload.apply(agentFilesDigest));
 
     const spec = gatewayContainerSpec(agent, args.log);
+    // Which Docker daemon this is: its host's pinned SSH key. A re-created LXC (a new mount point) comes up with a
+    // new key and an empty Docker, while the docker provider's state still holds the image and the container of the
+    // old one: both must be made again there (the engine tier's lxcs stack caught `No such image` without this).
+    const dockerHost = pulumi
+      .output(args.target.hostKey)
+      .apply((key) => createHash("sha256").update(key).digest("hex").slice(0, 16));
     const image = new docker.RemoteImage(
       `${name}-image`,
       // keepLocally: a rollback to the previous tag must not need the registry, and another agent may use it. The
       // prune step below removes what neither the current nor the previous healthy gateway needs.
-      { name: spec.image, keepLocally: true },
+      { name: spec.image, keepLocally: true, triggers: { dockerHost } },
       { ...dockerOpts, dependsOn: args.hostReady },
     );
 
@@ -180,7 +187,11 @@ export class HermesGateway extends pulumi.ComponentResource {
         shmSize: spec.shmSizeMb,
         logDriver: spec.logDriver,
         logOpts: spec.logOpts,
-        labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+        labels: [
+          ...Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+          // A new Docker host (see dockerHost above) gets a new container.
+          { label: "hermes-lxc.docker-host", value: dockerHost },
+        ],
         // The data lives in bind mounts; never let a re-creation remove anonymous volumes of the image either.
         removeVolumes: false,
         mustRun: true,

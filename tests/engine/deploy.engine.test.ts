@@ -30,6 +30,7 @@ const steps: Array<{
   containerId: string;
   starts: number;
   gatewayStarts: number;
+  seconds: number;
 }> = [];
 
 const agentConfig = (config: Record<string, unknown>) =>
@@ -94,7 +95,9 @@ function gatewayStartCount(): number {
 async function step(name: string, run: () => Promise<StepReport>): Promise<StepReport> {
   const since = Math.floor(Date.now() / 1000);
   const startsBefore = gatewayStartCount();
+  const started = Date.now();
   const report = await run();
+  const seconds = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1100));
   const until = Math.floor(Date.now() / 1000) + 1;
   steps.push({
@@ -103,6 +106,7 @@ async function step(name: string, run: () => Promise<StepReport>): Promise<StepR
     containerId: (await containerId()).slice(0, 12),
     starts: await startsBetween(since, until),
     gatewayStarts: gatewayStartCount() - startsBefore,
+    seconds,
   });
   return report;
 }
@@ -134,11 +138,11 @@ beforeAll(
 
 afterAll(async () => {
   process.stderr.write(
-    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | container starts | gateway starts |\n|---|---|---|---|---|---|\n" +
+    "\nengine tier steps:\n| step | resources changed | remote commands run | container id | container starts | gateway starts | wall time |\n|---|---|---|---|---|---|---|\n" +
       steps
         .map(
           (s) =>
-            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} | ${s.gatewayStarts} |`,
+            `| ${s.step} | ${s.report.changed.length} ${JSON.stringify(s.report.ops)} | ${s.report.commandRuns} | ${s.containerId} | ${s.starts} | ${s.gatewayStarts} | ${s.seconds.toFixed(1)} s |`,
         )
         .join("\n") +
       "\n",

@@ -30,11 +30,16 @@ say() { ((quiet)) || log "$@"; }
 }
 say "tearing down $SYSTEST_RUNTIME"
 
-# The CT first: Docker inside it, its veth and its mounts all go with it.
-if state_has "ct=$SYSTEST_VMID" && [[ $(ct_state) != ABSENT && $(ct_state) != STOPPED ]]; then
-  lxc-stop -P "$SYSTEST_LXCPATH" -n "$SYSTEST_VMID" -k >/dev/null 2>&1 || true
-  lxc-wait -P "$SYSTEST_LXCPATH" -n "$SYSTEST_VMID" -s STOPPED -t 30 >/dev/null 2>&1 || true
-fi
+# The CTs first (env-up.sh's and every one the Proxmox VE API double created): Docker inside, veths and mounts go
+# with them.
+for ct in "$SYSTEST_LXCPATH"/*/; do
+  ct=$(basename "$ct")
+  [[ $ct =~ ^[0-9]+$ ]] || continue
+  state=$(ct_state "$ct")
+  [[ $state != ABSENT && $state != STOPPED ]] || continue
+  lxc-stop -P "$SYSTEST_LXCPATH" -n "$ct" -k >/dev/null 2>&1 || true
+  lxc-wait -P "$SYSTEST_LXCPATH" -n "$ct" -s STOPPED -t 30 >/dev/null 2>&1 || true
+done
 
 pid=$(state_get sshd_pid)
 cfg=$(state_get sshd_config)

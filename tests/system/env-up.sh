@@ -27,7 +27,7 @@ ok=0
 on_exit() {
   ((ok)) && return
   log "env-up failed; tearing down what was created"
-  if [[ -f $SYSTEST_RUNTIME/lxc.log ]]; then tail -n 30 "$SYSTEST_RUNTIME/lxc.log" >&2 || true; fi
+  if [[ -f $SYSTEST_CT_DIR/lxc.log ]]; then tail -n 30 "$SYSTEST_CT_DIR/lxc.log" >&2 || true; fi
   if [[ -n ${SYSTEST_KEEP-} ]]; then
     log "SYSTEST_KEEP set: leaving it for inspection; run tests/system/env-down.sh afterwards"
     return
@@ -133,13 +133,33 @@ AcceptEnv none
 # The pct shim on PATH (and where the shim finds the tier's runtime directory).
 # HOME: this machine's /root/.bashrc (which bash sources for ssh commands) puts pyenv/cargo/go first on PATH; a PVE
 # node's root has Debian's default one. An empty home keeps the node sessions' environment like a PVE node's.
-SetEnv PATH=$SYSTEST_RUNTIME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEST_RUNTIME=$SYSTEST_RUNTIME HOME=$SYSTEST_RUNTIME/node-home
+SetEnv PATH=$SYSTEST_RUNTIME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEST_RUNTIME=$SYSTEST_RUNTIME SYSTEST_PVE_NODE=$SYSTEST_PVE_NODE HOME=$SYSTEST_RUNTIME/node-home
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 MaxStartups 50:30:100
 EOF
 /usr/sbin/sshd -t -f "$sshdir/sshd_config"
-/usr/sbin/sshd -f "$sshdir/sshd_config" -E "$sshdir/sshd.log"
+# The node sessions run in a private mount namespace where the tier's conf directory IS /etc/pve/lxc and its raw
+# lines' state IS /var/lib/hermes-lxc/raw-lxc-config: apply-raw-lxc-config.sh runs with its defaults, exactly as the
+# program sends it (only VMID and RAW_LINES), and acts on the confs the Proxmox VE API double writes. /etc, /var/lib
+# and /usr/local are overlays there (upper layers under $SYSTEST_RUNTIME/node-ns), so whatever the node-side scripts
+# install (snapshot units and commands, ...) never reaches this machine; nothing outside the namespace changes.
+mkdir -p "$SYSTEST_PVE_CONF_DIR" "$SYSTEST_RAW_STATE_DIR"
+nodens=$SYSTEST_RUNTIME/node-ns
+for layer in etc var-lib usr-local; do mkdir -p "$nodens/$layer/upper" "$nodens/$layer/work"; done
+# shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
+unshare --mount --propagation private -- bash -euc '
+  ns=$1 conf=$2 raw=$3
+  shift 3
+  mount -t overlay overlay -o "lowerdir=/etc,upperdir=$ns/etc/upper,workdir=$ns/etc/work" /etc
+  mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$ns/var-lib/upper,workdir=$ns/var-lib/work" /var/lib
+  mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$ns/usr-local/upper,workdir=$ns/usr-local/work" /usr/local
+  mkdir -p /etc/pve/lxc /var/lib/hermes-lxc/raw-lxc-config
+  mount --bind "$conf" /etc/pve/lxc
+  mount --bind "$raw" /var/lib/hermes-lxc/raw-lxc-config
+  exec "$@"' node-ns "$nodens" "$SYSTEST_PVE_CONF_DIR" "$SYSTEST_RAW_STATE_DIR" \
+  /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$sshdir/sshd.log" ||
+  die "could not start the node's sshd in a private mount namespace (overlayfs and unshare --mount needed)"
 for _ in $(seq 1 50); do [[ -s $sshdir/sshd.pid ]] && break; sleep 0.1; done
 state_add "sshd_pid=$(cat "$sshdir/sshd.pid")"
 state_add "sshd_config=$sshdir/sshd_config"
@@ -150,6 +170,9 @@ node_ssh() {
     root@127.0.0.1 "$@"
 }
 node_ssh true || die "cannot reach the node's sshd on 127.0.0.1:$SYSTEST_NODE_PORT (see $sshdir/sshd.log)"
+[[ $(node_ssh 'findmnt -n -o SOURCE /etc/pve/lxc') == *"[$SYSTEST_PVE_CONF_DIR]" ]] ||
+  die "node sessions do not see $SYSTEST_PVE_CONF_DIR as /etc/pve/lxc"
+[[ ! -e /etc/pve ]] || log "note: this machine has an /etc/pve of its own; the node sessions do not see it"
 [[ $(node_ssh 'command -v pct') == "$SYSTEST_RUNTIME/bin/pct" ]] || die "the pct shim is not on the node sessions' PATH"
 [[ $(node_ssh 'command -v python3') == /usr/bin/python3 ]] || die "node sessions do not get a plain PATH (python3 is not /usr/bin/python3)"
 
@@ -181,7 +204,6 @@ for d in "$SYSTEST_HOST_STATE_DIR" "$SYSTEST_HOST_DATA_DIR" "$SYSTEST_HOST_FAST_
 done
 
 # --- PVE-style conf and start -------------------------------------------------------------------------------------
-mkdir -p "$SYSTEST_PVE_CONF_DIR"
 cat >"$SYSTEST_PVE_CONF_DIR/$SYSTEST_VMID.conf" <<EOF
 arch: amd64
 cores: 2
@@ -198,7 +220,7 @@ swap: 512
 unprivileged: 1
 EOF
 state_add "ct=$SYSTEST_VMID"
-ct_start
+ct_start "$SYSTEST_VMID"
 
 # --- the CT's host key, through the node --------------------------------------------------------------------------
 ct_key=
@@ -222,7 +244,7 @@ for _ in $(seq 1 90); do
   fi
   sleep 1
 done
-((up)) || die "the CT's sshd did not answer on $SYSTEST_CT_IP:22 within 90s (see $SYSTEST_RUNTIME/console.log)"
+((up)) || die "the CT's sshd did not answer on $SYSTEST_CT_IP:22 within 90s (see $SYSTEST_CT_DIR/console.log)"
 # systemd finished booting (or degraded): units started after sshd (apt timers, ...) are not mid-start.
 ct_ssh 'systemctl is-system-running --wait >/dev/null 2>&1 || true'
 
@@ -240,7 +262,11 @@ cat >"$SYSTEST_RUNTIME/env.json" <<EOF
   "hostDirs": { "state": "$SYSTEST_HOST_STATE_DIR", "data": "$SYSTEST_HOST_DATA_DIR", "fast": "$SYSTEST_HOST_FAST_DIR" },
   "ctRootfs": "$rootfs",
   "pveConfDir": "$SYSTEST_PVE_CONF_DIR",
-  "lxcpath": "$SYSTEST_LXCPATH"
+  "pveNode": "$SYSTEST_PVE_NODE",
+  "lxcpath": "$SYSTEST_LXCPATH",
+  "bridge": "$SYSTEST_BRIDGE",
+  "netPrefix": "$SYSTEST_NET_PREFIX",
+  "rootfsTarball": "$tarball"
 }
 EOF
 ok=1

@@ -58,7 +58,14 @@ interface EnvFile {
   hostDirs: { state: string; data: string; fast: string };
   ctRootfs: string;
   pveConfDir: string;
+  /** The emulated node's name (the PVE double's node; its confDir is pveConfDir). */
+  pveNode: string;
   lxcpath: string;
+  bridge: string;
+  /** The bridge's /24, e.g. `10.231.118` (.1 is the host, .10 the CT of env-up.sh). */
+  netPrefix: string;
+  /** The cached Debian 12 rootfs (tests/system/rootfs.sh). */
+  rootfsTarball: string;
 }
 
 export class RemoteCommandError extends Error {
