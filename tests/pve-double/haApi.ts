@@ -174,8 +174,8 @@ export function listResources(ha: HaState, params: Params): unknown {
     .map((sid) => {
       const cfg: Record<string, unknown> = { ...ha.data.resources[sid], sid, digest: ha.digest };
       if (migrated) delete cfg.group; // index :83-95
-      if (cfg.group && !ha.data.groups[cfg.group as string])
-        cfg.errors = { group: `group '${String(cfg.group)}' does not exist` };
+      const group = typeof cfg.group === "string" ? cfg.group : undefined;
+      if (group && !ha.data.groups[group]) cfg.errors = { group: `group '${group}' does not exist` };
       return cfg;
     });
 }
