@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import type { LxcConfig } from "./config/model";
 import { DockerEngine } from "./dockerEngine";
+import { haResources } from "./haResources";
 import { hostOwnerForGateway } from "./lib/idmap";
 import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./lib/knownHosts";
 import { parseReadiness } from "./lib/readiness";
@@ -52,6 +53,8 @@ const STATE_PARENT = "/var/lib/hermes-lxc";
 export class HermesLxc extends pulumi.ComponentResource {
   /** The Proxmox container. */
   public readonly container: proxmoxve.ContainerLegacy;
+  /** The HA resource and its placement (group on PVE 8, node-affinity rule on PVE 9); [] without `ha`. */
+  public readonly haResources: pulumi.CustomResource[] = [];
   /** Container id. */
   public readonly vmId: pulumi.Output<number>;
   /** Proxmox node. */
@@ -192,13 +195,21 @@ export class HermesLxc extends pulumi.ComponentResource {
           },
         },
         // The state mount first (mp0), then the bulk disks in config order.
+        // shared=1 on a mount inside a shared storage: Proxmox migrates (and HA relocates) a CT with a bind
+        // mount only when the mount says it exists on every node (pve-container src/PVE/LXC/Migrate.pm).
         mountPoints: [
-          { volume: lxc.stateMount.hostPath, path: lxc.stateMount.containerPath, backup: false },
+          {
+            volume: lxc.stateMount.hostPath,
+            path: lxc.stateMount.containerPath,
+            backup: false,
+            ...(lxc.stateMount.shared ? { shared: true } : {}),
+          },
           ...lxc.mounts.map((m) => ({
             volume: m.hostPath,
             path: m.containerPath,
             readOnly: m.readOnly,
             backup: false,
+            ...(m.shared ? { shared: true } : {}),
           })),
         ],
         startOnBoot: lxc.startOnBoot,
@@ -215,6 +226,7 @@ export class HermesLxc extends pulumi.ComponentResource {
         deleteBeforeReplace: true,
       },
     );
+    if (lxc.ha) this.haResources = haResources(name, lxc.ha, this.container, { ...providerOpts });
     this.vmId = this.container.vmId.apply((v) => v ?? lxc.vmId);
     this.node = this.container.nodeName;
 

@@ -14,6 +14,7 @@ import {
 } from "../lib/validators";
 import { dockerSchema } from "./docker";
 import { snapshotsSchema } from "./snapshots";
+import { HaConfig, haSchema } from "./ha";
 import { bool, checked, dnsLabel, doc, int, list, sshPublicKey, strictObject, text } from "./fields";
 
 const storageId = z
@@ -252,6 +253,7 @@ export const lxcSchema = strictObject({
     .meta(doc("10-3600", "`300`", "Wait for running + address + sshd after (re)start.")),
   docker: dockerSchema(true).prefault({}),
   snapshots: snapshotsSchema,
+  ha: haSchema.optional(),
 });
 
 /** The LXC block as parsed, before the cross-field rules. */
@@ -269,10 +271,12 @@ export interface LxcMountConfig {
   readOnly: boolean;
   /** Must be on another filesystem than the node's /. */
   onSeparateDisk: boolean;
+  /** On a shared storage (proxmox.storages, kind shared): mounted with `shared=1`, so the CT can migrate. */
+  shared: boolean;
 }
 
 /** One LXC, fully defaulted. */
-export interface LxcConfig extends Omit<ParsedLxc, "hostname" | "stateMount" | "mounts" | "template"> {
+export interface LxcConfig extends Omit<ParsedLxc, "hostname" | "stateMount" | "mounts" | "template" | "ha"> {
   /** Key in `lxcs`. */
   name: string;
   hostname: string;
@@ -286,7 +290,9 @@ export interface LxcConfig extends Omit<ParsedLxc, "hostname" | "stateMount" | "
         fileName: string;
       }
     | { kind: "existing"; fileId: string };
-  stateMount: { hostPath: string; containerPath: string };
+  stateMount: { hostPath: string; containerPath: string; shared: boolean };
+  /** HA settings, resolved (haRules.ts); undefined when the LXC is not HA-managed. */
+  ha?: HaConfig;
   mounts: LxcMountConfig[];
   /** The node entry this LXC lives on. */
   nodeAddress: string;

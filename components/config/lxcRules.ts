@@ -3,6 +3,8 @@ import { DNS_LABEL, ipv4InSubnet, isSameOrInside } from "../lib/validators";
 import { Findings, checkUnique } from "./errors";
 import { LxcConfig, LxcMountConfig, ParsedLxc } from "./lxc";
 import { ProxmoxConfig } from "./proxmox";
+import { resolveHa, sharedStorageOf } from "./haRules";
+import { snapshotDirectory } from "./snapshots";
 
 /** Default state directory on the node's local disk. */
 export const defaultStateHostPath = (lxcName: string) => `/var/lib/hermes-lxc/${lxcName}`;
@@ -43,6 +45,7 @@ export function resolveLxc(
     containerPath: m.containerPath,
     readOnly: m.readOnly,
     onSeparateDisk: m.onSeparateDisk,
+    shared: sharedStorageOf(m.hostPath, lxc.node, proxmox) !== undefined,
   }));
   mounts.forEach((m, i) => {
     if (!DNS_LABEL.test(m.name)) {
@@ -51,9 +54,11 @@ export function resolveLxc(
       );
     }
   });
+  const stateHostPath = lxc.stateMount.hostPath ?? defaultStateHostPath(name);
   const stateMount = {
-    hostPath: lxc.stateMount.hostPath ?? defaultStateHostPath(name),
+    hostPath: stateHostPath,
     containerPath: lxc.stateMount.containerPath,
+    shared: sharedStorageOf(stateHostPath, lxc.node, proxmox) !== undefined,
   };
 
   // Every host path and every container path, including the state mount, must be distinct and not nested:
@@ -103,8 +108,29 @@ export function resolveLxc(
       ? { kind: "existing", fileId: lxc.template.fileId }
       : { kind: "download", ...lxc.template, fileName: lxc.template.url.split("/").pop()! };
 
+  const ha =
+    lxc.ha &&
+    resolveHa(
+      {
+        name,
+        node: lxc.node,
+        vmId: lxc.vmId,
+        protect: lxc.protect,
+        rootfsDatastore: lxc.rootfs.datastore,
+        hostPaths: [
+          [stateMount.hostPath, `${at}.stateMount.hostPath`],
+          ...mounts.map((m, i): [string, string] => [m.hostPath, `${at}.mounts[${i}].hostPath`]),
+        ],
+        snapshotsDirectory: snapshotDirectory(name, lxc.snapshots),
+      },
+      lxc.ha,
+      proxmox,
+      { problems, warnings },
+    );
+
   return {
     ...lxc,
+    ha,
     name,
     hostname: lxc.hostname ?? name,
     template,

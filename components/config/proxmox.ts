@@ -3,6 +3,7 @@ import { z } from "zod";
 import { NODE_NAME } from "../lib/validators";
 import { Findings } from "./errors";
 import { bool, doc, hostAddress, line, port, sshPublicKey, str, strictObject } from "./fields";
+import { clusterFields } from "./ha";
 
 const nodeSchema = strictObject({
   address: hostAddress.meta(doc("IPv4 or DNS name", "required", "Where SSH reaches the node.")),
@@ -39,6 +40,7 @@ export const proxmoxSchema = strictObject({
     z.string().regex(NODE_NAME, { error: "node names must be hostnames (letters, digits, -)" }),
     nodeSchema,
   ),
+  ...clusterFields,
 });
 
 export const sshClientSchema = strictObject({

@@ -13,6 +13,7 @@ import { ConfigError, Findings, checkUnique, formatPath } from "./errors";
 import { KEY_PATH, dnsLabel, doc, secretValue, strictObject } from "./fields";
 import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
+import { checkStorages } from "./haRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
 import {
   ProxmoxConfig,
@@ -155,6 +156,7 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
   if (parsed.proxmox) {
     checkProxmoxUser(parsed.proxmox, findings);
     checkProxmoxTls(parsed.proxmox, findings);
+    checkStorages(parsed.proxmox, findings);
   }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed.proxmox, findings));

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { Auth, extractAuthValue } from "./auth";
 import type { ContainerBackend } from "./backend";
 import { ApiError, die } from "./errors";
+import * as haApi from "./haApi";
 import { Layout } from "./layout";
 import * as lxc from "./lxcApi";
 import * as nodeApi from "./nodeApi";
@@ -32,6 +33,7 @@ export interface DoubleOptions {
   /** Cluster nodes; the first one serves the API. Default: one node `pve` with `local` (dir) and `local-lvm`
    *  (lvmthin, simulated by directories). */
   nodes?: Array<{ name: string; storages?: NodeDef["storages"] }>;
+  // A storage with `shared: true` is one directory for every node that lists it (layout.ts).
   /** Reported PVE version (GET /version); ≥ 9.1 accepts `host-managed` in netN. Default 8.4.14. */
   version?: string;
   /** API tokens: `root@pam!<id>` → secret (UUID). They act as that token user (403 on root-only changes). */
@@ -62,6 +64,8 @@ export interface RunningDouble {
   tasks: TaskManager;
   /** Resolve once the task has ended (tests). */
   waitTask(upid: string): Promise<void>;
+  /** HA recovery of a CT onto node `to`, as after its node was fenced (haApi.ts recoverCt; the drill's move). */
+  recoverCt(vmid: number, to: string): Promise<{ from: string; to: string }>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +93,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     name: n.name,
     storages: n.storages ?? DEFAULT_STORAGES,
   }));
+  for (const n of nodes) for (const s of n.storages) if (s.shared) layout.sharedStorages.add(s.id);
   const state = new ClusterState(layout, nodes);
   const tasks = new TaskManager(layout, opts.minTaskMs ?? 0);
   const backend = opts.backend ?? new SimulatedBackend();
@@ -102,6 +107,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     hostManaged: maj > 9 || (maj === 9 && min >= 1),
     haResources: new Set(opts.haResources ?? []),
   };
+  const ha = new haApi.HaState(layout.pveDir, maj, ctx.haResources);
   const delay401 = opts.unauthorizedDelayMs ?? 3000;
   const tokens = opts.apiTokens ?? {};
   fs.writeFileSync(layout.requestLog, "", { flag: "a" });
@@ -109,6 +115,25 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
   const vmid = (s: string) => Number(s);
   const routes: Array<[string, RegExp, Handler]> = [
     ["GET", /^\/version$/, () => nodeApi.version(pveVersion)],
+    ["GET", /^\/cluster\/ha\/resources$/, (c) => haApi.listResources(ha, c.params)],
+    ["GET", /^\/cluster\/ha\/resources\/([^/]+)$/, (_c, m) => haApi.readResource(ctx, ha, m[1])],
+    ["POST", /^\/cluster\/ha\/resources$/, (c) => haApi.createResource(ctx, ha, c.params)],
+    ["PUT", /^\/cluster\/ha\/resources\/([^/]+)$/, (c, m) => haApi.updateResource(ctx, ha, m[1], c.params)],
+    [
+      "DELETE",
+      /^\/cluster\/ha\/resources\/([^/]+)$/,
+      (c, m) => haApi.deleteResource(ctx, ha, m[1], c.params),
+    ],
+    ["GET", /^\/cluster\/ha\/groups$/, () => haApi.listGroups(ha)],
+    ["GET", /^\/cluster\/ha\/groups\/([^/]+)$/, (_c, m) => haApi.readGroup(ha, m[1])],
+    ["POST", /^\/cluster\/ha\/groups$/, (c) => haApi.createGroup(ha, c.params)],
+    ["PUT", /^\/cluster\/ha\/groups\/([^/]+)$/, (c, m) => haApi.updateGroup(ha, m[1], c.params)],
+    ["DELETE", /^\/cluster\/ha\/groups\/([^/]+)$/, (_c, m) => haApi.deleteGroup(ha, m[1])],
+    ["GET", /^\/cluster\/ha\/rules$/, (c) => haApi.listRules(ha, c.rel)],
+    ["GET", /^\/cluster\/ha\/rules\/([^/]+)$/, (c, m) => haApi.readRule(ha, c.rel, m[1])],
+    ["POST", /^\/cluster\/ha\/rules$/, (c) => haApi.createRule(ctx, ha, c.rel, c.params)],
+    ["PUT", /^\/cluster\/ha\/rules\/([^/]+)$/, (c, m) => haApi.updateRule(ctx, ha, c.rel, m[1], c.params)],
+    ["DELETE", /^\/cluster\/ha\/rules\/([^/]+)$/, (c, m) => haApi.deleteRule(ha, c.rel, m[1])],
     ["GET", /^\/nodes$/, () => nodes.map((n) => ({ node: n.name, status: "online", type: "node" }))],
     [
       "GET",
@@ -335,6 +360,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     backend,
     tasks,
     waitTask: (upid) => tasks.wait(upid),
+    recoverCt: (vmid, to) => haApi.recoverCt(ctx, vmid, to),
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -8,6 +8,8 @@
  *     pve/nodes/<node>/lxc/<vmid>.conf the PVE-format CT configs, laid out as pmxcfs lays out /etc/pve. On a real
  *                                      node /etc/pve/lxc is a symlink to nodes/<local node>/lxc, so confDir(node) is
  *                                      the directory that node's SSH sessions must see as /etc/pve/lxc.
+ *     storage/shared/<storage>/        a shared storage: one directory for all nodes (the shared storage of
+ *                                      the two-node cluster)
  *     storage/<node>/<storage>/        one directory per (node, storage); `dir` storages keep templates in
  *                                      template/cache/<file> as /var/lib/vz does; simulated lvmthin/zfs storages
  *                                      keep each volume as a plain directory vm-<vmid>-disk-<n>/ (size is bookkeeping)
@@ -25,9 +27,14 @@ export interface StorageDef {
   type: "dir" | "lvmthin" | "zfspool";
   /** Content types the storage accepts, e.g. `["vztmpl", "iso"]` or `["rootdir", "images"]`. */
   content: string[];
+  /** A shared storage (Ceph, NFS in Proxmox's storage.cfg `shared 1`): one directory for every node that has it,
+   *  `<stateDir>/storage/shared/<storage>`, so a CT recovered on another node finds its volumes. */
+  shared?: boolean;
 }
 
 export class Layout {
+  /** Ids of shared storages (set by the double from the nodes' StorageDefs). */
+  readonly sharedStorages = new Set<string>();
   constructor(readonly stateDir: string) {}
 
   get authKeyFile(): string {
@@ -48,6 +55,7 @@ export class Layout {
     return path.join(this.confDir(node), `${vmid}.conf`);
   }
   storageDir(node: string, storage: string): string {
+    if (this.sharedStorages.has(storage)) return path.join(this.stateDir, "storage", "shared", storage);
     return path.join(this.stateDir, "storage", node, storage);
   }
   /** Where a `dir` storage keeps vztmpl files (on a node: /var/lib/vz/template/cache for `local`). */

@@ -41,6 +41,7 @@ describe("the example stack", () => {
         containerPath: "/data",
         readOnly: false,
         onSeparateDisk: true,
+        shared: false,
       },
       {
         name: "fast",
@@ -48,6 +49,7 @@ describe("the example stack", () => {
         containerPath: "/fast",
         readOnly: false,
         onSeparateDisk: true,
+        shared: false,
       },
     ]);
     const agent = config.agents[0];

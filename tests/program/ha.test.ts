@@ -1,0 +1,100 @@
+/**
+ * An HA LXC under Pulumi mocks: the HA resource and its placement (an HA group on PVE 8, a node-affinity rule on
+ * PVE 9) with the configured inputs, `shared=1` on every mount inside shared storage, the host directories prepared
+ * once (on the home node, not on every node), and a node-local HA config refused before any resource.
+ */
+import { haStack } from "../helpers/haStack";
+import { MockRun, T, named, ofType, runProgram, unwrapSecrets } from "../helpers/mockProgram";
+import { homelabWithSecrets } from "../helpers/stackFile";
+
+const HA = {
+  resource: "proxmoxve:index/haresource:Haresource",
+  group: "proxmoxve:index/hagroup:Hagroup",
+  rule: "proxmoxve:index/harule:Harule",
+};
+
+describe("an HA LXC on PVE 9", () => {
+  let run: MockRun;
+  beforeAll(async () => {
+    run = await runProgram(haStack(9));
+  });
+
+  it("registers the HA resource and a node-affinity rule, no group", () => {
+    expect(ofType(run, HA.group)).toHaveLength(0);
+    expect(named(run, "hermes-ha").inputs).toEqual({
+      resourceId: "ct:118",
+      type: "ct",
+      state: "started",
+      failback: true,
+      maxRestart: 1,
+      maxRelocate: 1,
+      comment: "hermes-lxc (managed by Pulumi)",
+    });
+    expect(named(run, "hermes-ha-rule").inputs).toEqual({
+      rule: "hermes-hermes",
+      type: "node-affinity",
+      resources: ["ct:118"],
+      nodes: { gihyeon: 2, pve2: 1, pve3: 1 },
+      strict: false,
+      comment: "hermes-lxc (managed by Pulumi)",
+    });
+  });
+
+  it("marks every mount on shared storage shared=1, and keeps the container protected", () => {
+    const ct = named(run, "hermes-ct");
+    expect(ct.type).toBe(T.container);
+    expect(ct.inputs.mountPoints).toEqual([
+      { volume: "/mnt/pve/nas/hermes/state", path: "/srv/hermes", backup: false, shared: true },
+      { volume: "/mnt/pve/nas/hermes/data", path: "/data", readOnly: false, backup: false, shared: true },
+    ]);
+    expect(ct.inputs.disk).toEqual({ datastoreId: "ceph", size: 24 });
+    expect(ct.inputs.protection).toBe(true);
+  });
+
+  it("prepares the shared host directories once, through the home node", () => {
+    const dirs = ofType(run, T.command).filter((r) => r.name.endsWith("-host-dirs"));
+    expect(dirs.map((d) => d.name)).toEqual(["hermes-host-dirs"]);
+    const cmd = unwrapSecrets(dirs[0].inputs.create) as string;
+    expect(cmd).toContain("OWNED_DIRS='/mnt/pve/nas/hermes/state /mnt/pve/nas/hermes/data'");
+    expect((unwrapSecrets(dirs[0].inputs.connection) as { host: string }).host).toBe("gihyeon.intra");
+  });
+});
+
+describe("an HA LXC on PVE 8", () => {
+  it("registers an HA group with the priorities and a resource in it", async () => {
+    const raw = haStack(8);
+    raw.lxcs.hermes.ha = { group: "agents", failback: false, maxRestart: 2 };
+    const run = await runProgram(raw);
+    expect(ofType(run, HA.rule)).toHaveLength(0);
+    expect(named(run, "hermes-ha-group").inputs).toEqual({
+      group: "agents",
+      nodes: { gihyeon: 2, pve2: 1, pve3: 1 },
+      restricted: false,
+      noFailback: true,
+      comment: "hermes-lxc (managed by Pulumi)",
+    });
+    expect(named(run, "hermes-ha").inputs).toMatchObject({
+      resourceId: "ct:118",
+      group: "agents",
+      maxRestart: 2,
+    });
+    expect(named(run, "hermes-ha").inputs.failback).toBeUndefined();
+  });
+});
+
+describe("without ha", () => {
+  it("registers no HA resource and no shared flag", async () => {
+    const run = await runProgram(homelabWithSecrets());
+    for (const t of Object.values(HA)) expect(ofType(run, t)).toHaveLength(0);
+    const mps = named(run, "hermes-ct").inputs.mountPoints as Array<Record<string, unknown>>;
+    expect(mps.every((m) => m.shared === undefined)).toBe(true);
+  });
+});
+
+describe("a node-local HA config", () => {
+  it("is refused before any resource is registered", async () => {
+    const raw = haStack(9);
+    raw.lxcs.hermes.stateMount.hostPath = "/var/lib/hermes-lxc/hermes";
+    await expect(runProgram(raw)).rejects.toThrow(/lxcs\.hermes\.stateMount\.hostPath: is node-local/);
+  });
+});
