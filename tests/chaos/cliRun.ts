@@ -28,7 +28,10 @@ export const stepName = (m: StepMetadata): string => `${m.urn.split("::").pop()}
 
 /** Steps that are bookkeeping, not work on the host: the stack itself, providers, and resources left as they are. */
 const isWork = (m: StepMetadata): boolean =>
-  m.op !== "same" && m.op !== "read" && m.type !== "pulumi:pulumi:Stack" && !m.type.startsWith("pulumi:providers:");
+  m.op !== "same" &&
+  m.op !== "read" &&
+  m.type !== "pulumi:pulumi:Stack" &&
+  !m.type.startsWith("pulumi:providers:");
 
 export interface CliRun {
   /** Exit code, or null when killed. */

@@ -52,7 +52,8 @@ export function prng(seed: number): () => number {
  * case), then shuffled within each flow; moments and durations are drawn from the seed.
  */
 export function planTrials(seed: number, count: number): Trial[] {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`trial count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`trial count must be a positive integer, got ${count}`);
   const rnd = prng(seed);
   // Per flow, the fault sequence: sigkill, link-drop, sigkill, sshd-stop, sigkill, ... (SIGKILL half the time).
   const faultCycle: Fault[] = ["sigkill", "link-drop", "sigkill", "sshd-stop"];

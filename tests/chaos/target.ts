@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RUNTIME, systemEnv } from "../system/harness";
+import { RUNTIME, ensureStandinImage, systemEnv } from "../system/harness";
 
 /** One agent of a chaos stack. */
 export interface ChaosAgent {
@@ -98,7 +98,6 @@ ${blocks.join("")}`;
   }
 
   async buildImages(): Promise<void> {
-    const { ensureStandinImage } = await import("../system/harness");
     await ensureStandinImage();
   }
 
@@ -114,7 +113,18 @@ ${blocks.join("")}`;
     for (const [table, chain, ...rule] of this.iptablesRules()) {
       // Recorded like env-up.sh's own rules, so env-down.sh removes them after a run that died mid-trial.
       fs.appendFileSync(path.join(RUNTIME, "state"), `iptables=${table} ${chain} ${rule.join(" ")}\n`);
-      execFileSync("iptables", ["-t", table, "-I", chain, "1", ...rule, "-m", "comment", "--comment", "hermes-systest"]);
+      execFileSync("iptables", [
+        "-t",
+        table,
+        "-I",
+        chain,
+        "1",
+        ...rule,
+        "-m",
+        "comment",
+        "--comment",
+        "hermes-systest",
+      ]);
     }
   }
 
