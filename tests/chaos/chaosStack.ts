@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineWorld } from "../engine/engineWorld";
 import { CliRun, RunControl, changedSteps, runCli } from "./cliRun";
-import { recoveryCommands } from "./recovery";
+import { containerRecoveryCommands, recoveryCommands } from "./recovery";
 import { ChaosAgent, ChaosTarget } from "./target";
 
 export const canary = (what: string): string => `canary-${what}-${randomBytes(8).toString("hex")}`;
@@ -98,7 +98,16 @@ export class ChaosStack {
   recover(): Array<{ command: string; code: number; output: string }> {
     // The stack is selected, as the README says (`pulumi stack select <stack>`).
     this.world.cli(["stack", "select", this.stackName]);
-    return recoveryCommands().map((command) => {
+    return this.bash(recoveryCommands());
+  }
+
+  /** The README's step for a gateway container Docker created and the killed CLI never recorded. */
+  removeUnrecordedContainer(agent: string): Array<{ command: string; code: number; output: string }> {
+    return this.bash(containerRecoveryCommands(agent, this.target.sshCommand()));
+  }
+
+  private bash(commands: string[]): Array<{ command: string; code: number; output: string }> {
+    return commands.map((command) => {
       const r = spawnSync("bash", ["-c", command], {
         cwd: this.world.project,
         env: this.env(),

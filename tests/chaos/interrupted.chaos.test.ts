@@ -14,6 +14,7 @@ import { ensureDocker, systemEnv } from "../system/harness";
 import { ChaosStack, DataDigest, canary, lastLines } from "./chaosStack";
 import { CliRun, killPoint, workSteps } from "./cliRun";
 import { Flow, Trial, planTrials, stepsBeforeFault } from "./planner";
+import { CONTAINER_CONFLICT } from "./recovery";
 import { ChaosTarget, DockerHostTarget } from "./target";
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20);
@@ -205,8 +206,17 @@ async function runTrial(trial: Trial): Promise<Row> {
     );
     if (r.code !== 0) row.problems.push(`\`${r.command}\` failed: ${lastLines(r.output, 4)}`);
   }
-  const plain = await stack.up();
+  let plain = await stack.up();
   row.recovery.push(`pulumi up: ${plain.code === 0 ? "ok" : `exit ${plain.code}`}`);
+  const conflict = CONTAINER_CONFLICT.exec(plain.output);
+  if (plain.code !== 0 && conflict) {
+    // The README's second step: Docker created the container, the killed CLI never recorded it.
+    for (const r of stack.removeUnrecordedContainer(conflict[1])) {
+      row.recovery.push(`docker rm -f hermes-${conflict[1]}: ${r.code === 0 ? "ok" : `exit ${r.code}`}`);
+    }
+    plain = await stack.up();
+    row.recovery.push(`pulumi up: ${plain.code === 0 ? "ok" : `exit ${plain.code}`}`);
+  }
   if (plain.code !== 0) row.problems.push(`the plain pulumi up failed: ${lastLines(plain.output)}`);
   if (plain.code === 0) {
     row.problems.push(...(await check()));

@@ -28,6 +28,8 @@ export interface ChaosTarget {
   bulkDir(): string;
   /** The agent's snapshot directory, on the machine that takes them (read with sh()). */
   snapshotsDir(agent: string): string;
+  /** `ssh ... root@<docker host>` with the pinned host key, for the README lines that say `ssh root@<docker host>`. */
+  sshCommand(): string;
   /** A shell command on the Docker host; trimmed stdout. */
   sh(command: string): Promise<string>;
   /** Builds the stand-in image tags the trials deploy (hermes-standin:local, :v2, ...). */
@@ -91,6 +93,11 @@ ${blocks.join("")}`;
 
   snapshotsDir(agent: string): string {
     return `/var/lib/hermes-lxc-snapshots/ct/${agent}`;
+  }
+
+  sshCommand(): string {
+    const { lxc, file } = systemEnv();
+    return ["ssh", ...lxc.sshArgs(), `${file.ct.user}@${file.ct.host}`].map((w) => `'${w}'`).join(" ");
   }
 
   sh(command: string): Promise<string> {

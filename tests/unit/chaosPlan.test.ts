@@ -3,7 +3,7 @@
  * `npm run test:chaos` relies on before it spends an hour on the real engine.
  */
 import { FAULTS, FLOWS, planTrials, stepsBeforeFault } from "../chaos/planner";
-import { recoveryCommands } from "../chaos/recovery";
+import { CONTAINER_CONFLICT, containerRecoveryCommands, recoveryCommands } from "../chaos/recovery";
 
 describe("chaos trial planner", () => {
   it("is deterministic for a seed and differs between seeds", () => {
@@ -64,5 +64,15 @@ describe('README "If `pulumi up` was interrupted"', () => {
     expect(commands.some((c) => /^pulumi refresh\b.*--clear-pending-creates/.test(c))).toBe(true);
     // In a terminal, refresh would ask about each pending create instead of clearing it.
     expect(commands.find((c) => /^pulumi refresh\b/.test(c))).toMatch(/--non-interactive\b/);
+  });
+
+  it("for a container Docker created and Pulumi never recorded: one docker rm of that container", () => {
+    expect(containerRecoveryCommands("hermes", "ssh -i k root@192.0.2.1")).toEqual([
+      "ssh -i k root@192.0.2.1 docker rm -f hermes-hermes",
+    ]);
+    // Docker's own message (moby daemon/names.go), as the docker provider passes it on.
+    const msg =
+      'Error response from daemon: Conflict. The container name "/hermes-chaos" is already in use by container "0123abcd". You have to remove (or rename) that container to be able to reuse that name.';
+    expect(CONTAINER_CONFLICT.exec(msg)?.[1]).toBe("chaos");
   });
 });
