@@ -59,7 +59,8 @@ export function runCli(
   const started = Date.now();
   const child = spawn(pulumi, [...args, "--event-log", opts.eventLog], {
     cwd: opts.cwd,
-    env: opts.env,
+    // --event-log exists only with PULUMI_DEBUG_COMMANDS (up.go), which is how the Automation API gets its events.
+    env: { ...opts.env, PULUMI_DEBUG_COMMANDS: "true" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
