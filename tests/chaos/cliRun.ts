@@ -10,10 +10,11 @@ import * as fs from "node:fs";
 export interface EngineEventLine {
   sequence?: number;
   timestamp?: number;
-  resourcePreEvent?: { metadata: StepMetadata };
-  resOutputsEvent?: { metadata: StepMetadata };
+  /** `planning` is set on the preview's steps (nothing is applied then). */
+  resourcePreEvent?: { metadata: StepMetadata; planning?: boolean };
+  resOutputsEvent?: { metadata: StepMetadata; planning?: boolean };
   resOpFailedEvent?: { metadata: StepMetadata };
-  summaryEvent?: { resourceChanges?: Record<string, number> };
+  summaryEvent?: { resourceChanges?: Record<string, number>; isPreview?: boolean };
   cancelEvent?: object;
 }
 
@@ -82,11 +83,16 @@ export function runCli(
     }
     try {
       const size = fs.fstatSync(fd).size;
+      if (size < offset) {
+        // `pulumi up` opens the log once for its preview and again, truncating it, for the update (display.go).
+        offset = 0;
+        partial = "";
+      }
       if (size <= offset) return;
       const buf = Buffer.alloc(size - offset);
-      fs.readSync(fd, buf, 0, buf.length, offset);
-      offset = size;
-      partial += buf.toString("utf8");
+      const read = fs.readSync(fd, buf, 0, buf.length, offset);
+      offset += read;
+      partial += buf.subarray(0, read).toString("latin1");
     } finally {
       fs.closeSync(fd);
     }
@@ -94,28 +100,55 @@ export function runCli(
     partial = lines.pop() ?? "";
     for (const line of lines) {
       if (line.trim() === "") continue;
-      const e = JSON.parse(line) as EngineEventLine;
+      let e: EngineEventLine;
+      try {
+        e = JSON.parse(Buffer.from(line, "latin1").toString("utf8")) as EngineEventLine;
+      } catch {
+        continue; // a line cut by the truncation above
+      }
       events.push(e);
-      const m = e.resourcePreEvent?.metadata;
+      const m = applied(e);
       if (m && isWork(m)) control.onStepStart?.(++workSteps, stepName(m), kill);
     }
   };
   const timer = setInterval(poll, 50);
   const deadline = setTimeout(kill, opts.timeoutMs ?? 20 * 60 * 1000);
+  if (process.env.CHAOS_TRACE === "1")
+    process.stderr.write(`chaos: pid ${child.pid} pulumi ${args.join(" ")}\n`);
   return new Promise((resolve) => {
-    child.on("close", (code, signal) => {
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       clearInterval(timer);
       clearTimeout(deadline);
       poll();
+      if (process.env.CHAOS_TRACE === "1") {
+        process.stderr.write(
+          `chaos: pid ${child.pid} ended: ${signal ?? `exit ${code}`}, ${events.length} events\n`,
+        );
+      }
       resolve({ code, signal, output, events, durationMs: Date.now() - started });
+    };
+    child.on("close", finish);
+    // A plugin the killed CLI left behind may hold its stdout open: the exit is what counts, the rest of the output
+    // is read for a few seconds more.
+    child.on("exit", (code, signal) => setTimeout(() => finish(code, signal), 5000));
+    child.on("error", (e) => {
+      output += `\nchaos: could not run pulumi: ${e.message}\n`;
+      finish(null, null);
     });
   });
 }
 
-/** Resource steps that do work, in the order they started. */
+/** The step an event starts, unless it is the preview's (planned, not applied). */
+const applied = (e: EngineEventLine): StepMetadata | undefined =>
+  e.resourcePreEvent?.planning ? undefined : e.resourcePreEvent?.metadata;
+
+/** Resource steps that do work, in the order they started (the update's, not the preview's). */
 export function workSteps(events: EngineEventLine[]): string[] {
   return events
-    .map((e) => e.resourcePreEvent?.metadata)
+    .map(applied)
     .filter((m): m is StepMetadata => m !== undefined && isWork(m))
     .map(stepName);
 }
@@ -128,7 +161,7 @@ export function killPoint(events: EngineEventLine[]): string {
   const open = new Map<string, string>();
   let last = "";
   for (const e of events) {
-    const pre = e.resourcePreEvent?.metadata;
+    const pre = applied(e);
     if (pre && isWork(pre)) open.set(`${pre.urn} ${pre.op}`, stepName(pre));
     const done = e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
     if (done && isWork(done)) {
@@ -137,14 +170,17 @@ export function killPoint(events: EngineEventLine[]): string {
     }
   }
   if (open.size > 0) return [...open.values()].join(" + ");
-  if (events.some((e) => e.summaryEvent)) return "after the summary (the update had finished)";
+  if (events.some((e) => e.summaryEvent && !e.summaryEvent.isPreview))
+    return "after the summary (the update had finished)";
+  if (!events.some((e) => e.resourcePreEvent && !e.resourcePreEvent.planning))
+    return "in the preview (nothing applied)";
   return last ? `between steps, after ${last}` : "before any resource step";
 }
 
 /** `<name> <op>` of every step that did work and finished (for the changes of a no-op check). */
 export function changedSteps(events: EngineEventLine[]): string[] {
   return events
-    .map((e) => e.resOutputsEvent?.metadata)
+    .map((e) => (e.resOutputsEvent?.planning ? undefined : e.resOutputsEvent?.metadata))
     .filter((m): m is StepMetadata => m !== undefined && isWork(m))
     .map(stepName);
 }
