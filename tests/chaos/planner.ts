@@ -70,7 +70,8 @@ export function planTrials(seed: number, count: number): Trial[] {
       fault,
       // Never 0: the lock is taken before the first step; (0, 1] covers "as the first step starts" to "the last".
       at: Math.round((0.02 + 0.98 * rnd()) * 100) / 100,
-      delayMs: Math.floor(rnd() * 4000),
+      // Short: a token rotation is two steps and four seconds; a longer delay would strike after the up ended.
+      delayMs: Math.floor(rnd() * 1500),
       downSeconds: fault === "sigkill" ? 0 : 5 + Math.floor(rnd() * 36),
     });
   }

@@ -96,8 +96,8 @@ ${blocks.join("")}`;
   }
 
   sshCommand(): string {
-    const { lxc, file } = systemEnv();
-    return ["ssh", ...lxc.sshArgs(), `${file.ct.user}@${file.ct.host}`].map((w) => `'${w}'`).join(" ");
+    // sshArgs() ends with user@host.
+    return ["ssh", ...systemEnv().lxc.sshArgs()].map((w) => `'${w}'`).join(" ");
   }
 
   sh(command: string): Promise<string> {
