@@ -133,7 +133,7 @@ export function runCli(
     child.on("close", finish);
     // A plugin the killed CLI left behind may hold its stdout open: the exit is what counts, the rest of the output
     // is read for a few seconds more.
-    child.on("exit", (code, signal) => setTimeout(() => finish(code, signal), 5000));
+    child.on("exit", (code, signal) => setTimeout(() => finish(code, signal), 5000).unref());
     child.on("error", (e) => {
       output += `\nchaos: could not run pulumi: ${e.message}\n`;
       finish(null, null);
