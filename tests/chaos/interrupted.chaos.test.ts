@@ -20,6 +20,8 @@ import { ChaosTarget, DockerHostTarget } from "./target";
 const SEED = Number(process.env.CHAOS_SEED ?? 20);
 // 3 (one SIGKILL per flow) when it runs with the engine tier; tests/chaos/run.sh sets 24 for `npm run test:chaos`.
 const COUNT = Number(process.env.CHAOS_TRIALS ?? 3);
+/** The first trial to run (the plan is the same; earlier trials are skipped): to replay or resume a seed. */
+const FROM = Number(process.env.CHAOS_FROM ?? 1);
 const AGENT = "chaos";
 const CONTAINER = `hermes-${AGENT}`;
 const target: ChaosTarget = new DockerHostTarget();
@@ -274,7 +276,7 @@ afterAll(async () => {
 });
 
 describe(`interrupted pulumi up (seed ${SEED}, ${COUNT} trials)`, () => {
-  for (const trial of planTrials(SEED, COUNT)) {
+  for (const trial of planTrials(SEED, COUNT).filter((t) => t.id >= FROM)) {
     it(`trial ${trial.id}: ${trial.flow}, ${trial.fault} at ${Math.round(trial.at * 100)}% of its steps`, async () => {
       const row = await runTrial(trial);
       rows.push(row);
