@@ -18,7 +18,7 @@ const SIZES = (process.env.CROWD_SIZES ?? "1,5,10").split(",").map(Number);
 const CROWD = Math.max(...SIZES);
 const name = (i: number) => `agent${String(i).padStart(2, "0")}`;
 const agents = (n: number): ChaosAgent[] =>
-  Array.from({ length: n }, (_, i) => ({ name: name(i + 1), imageTag: "local", memoryMb: 512 }));
+  Array.from({ length: n }, (_, i) => ({ name: name(i + 1), imageTag: "local", memoryMb: 1024 }));
 
 const figures: Array<[string, string]> = [];
 let stack: ChaosStack;
@@ -121,7 +121,7 @@ describe(`${CROWD} agents on one Docker host`, () => {
   it("one agent's memory change touches that container only", async () => {
     const a5 = name(5);
     stack.world.editStackFile((c) => {
-      (c["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[a5].memoryMb = 768;
+      (c["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)[a5].memoryMb = 1536;
     });
     const { result, events, seconds } = await withEvents(() => stack.up());
     expect(result.code).toBe(0);
