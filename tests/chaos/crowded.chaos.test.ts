@@ -153,7 +153,8 @@ describe(`${CROWD} agents on one Docker host`, () => {
     expect(count(events, "create").sort()).toEqual(stack.agents.map((a) => `hermes-${a.name}`));
     for (const a of stack.agents) {
       const pre = await target.sh(
-        `find ${target.snapshotsDir(a.name)} -name '*-pre-change.tar.*' -newermt @${t0 - 1} | wc -l`,
+        // The archive only: each has a `.fingerprint` sidecar next to it.
+        `find ${target.snapshotsDir(a.name)} \\( -name '*-pre-change.tar.gz' -o -name '*-pre-change.tar.zst' \\) -newermt @${t0 - 1} | wc -l`,
       );
       expect(`${a.name} ${pre}`).toBe(`${a.name} 1`);
       expect(stack.digest(a.name)).toEqual(before[a.name]);
