@@ -50,8 +50,12 @@ export function generateClientKey(home: string): string {
 
 /** A README fenced block introduced by `<!-- cli-tier: <id> -->`. */
 export function readmeBlock(id: string): string {
+  return readmeFence(`<!-- cli-tier: ${id} -->`);
+}
+
+/** The README's first fenced block after `marker` (an HTML comment line). */
+export function readmeFence(marker: string): string {
   const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-  const marker = `<!-- cli-tier: ${id} -->`;
   const at = readme.indexOf(marker);
   if (at < 0) throw new Error(`README.md has no block marked ${marker}`);
   const m = /```[a-z]*\n([\s\S]*?)```/.exec(readme.slice(at));

@@ -41,7 +41,10 @@ export class EngineWorld {
   readonly pulumiHome: string;
   /** The real CLI binary. */
   readonly pulumi: string;
-  private readonly env: Record<string, string>;
+  /** The environment every CLI run of this world gets (its own PULUMI_HOME, backend and passphrase). */
+  readonly env: Record<string, string>;
+  /** The file backend's directory (`.pulumi/` with the stack's state, history and locks). */
+  readonly stateDir: string;
   private stackRef?: Stack;
   readonly transcript: string[] = [];
 
@@ -54,7 +57,8 @@ export class EngineWorld {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-engine-tier-"));
     this.project = path.join(this.root, "hermes-lxc");
     this.pulumiHome = path.join(this.root, "pulumi-home");
-    fs.mkdirSync(path.join(this.root, "state"));
+    this.stateDir = path.join(this.root, "state");
+    fs.mkdirSync(this.stateDir);
     checkoutProject(this.project, {
       shippedStacks: false,
       stackFiles: { [`Pulumi.${stackName}.yaml`]: stackFile },
@@ -69,7 +73,7 @@ export class EngineWorld {
       PATH: `${path.dirname(this.pulumi)}:${hostDir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
       HOME: this.root,
       PULUMI_HOME: this.pulumiHome,
-      PULUMI_BACKEND_URL: `file://${path.join(this.root, "state")}`,
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase",
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",

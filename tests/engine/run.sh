@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The engine tier alone (npm run test:engine): the system tier's world, then tests/engine only. Without the
-# language host and provider plugins it prints one line saying why it did not run, and succeeds.
+# The engine tier alone (npm run test:engine): the system tier's world, then tests/engine and the chaos tier's
+# reduced set (tests/chaos/interrupted, 3 trials). Without the language host and provider plugins it prints one line
+# saying why it did not run, and succeeds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if ! found="$(node "$here/toolchain.js")"; then
@@ -8,4 +9,4 @@ if ! found="$(node "$here/toolchain.js")"; then
   exit 0
 fi
 echo "engine tier: toolchain $found"
-exec bash "$here/../system/run.sh" tests/engine "$@"
+exec bash "$here/../system/run.sh" tests/engine tests/chaos/interrupted "$@"

@@ -130,10 +130,11 @@ KbdInteractiveAuthentication no
 UsePAM no
 # Debian's default AcceptEnv LANG LC_* is left out on purpose: parameters travel in the command, never as Setenv.
 AcceptEnv none
-# The pct shim on PATH (and where the shim finds the tier's runtime directory).
+# The pct shim on PATH, and the world's variables it reads through common.sh (runtime directory, vmid, bridge: a
+# world other than the default one would otherwise be looked up under the default names).
 # HOME: this machine's /root/.bashrc (which bash sources for ssh commands) puts pyenv/cargo/go first on PATH; a PVE
 # node's root has Debian's default one. An empty home keeps the node sessions' environment like a PVE node's.
-SetEnv PATH=$SYSTEST_RUNTIME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEST_RUNTIME=$SYSTEST_RUNTIME SYSTEST_PVE_NODE=$SYSTEST_PVE_NODE HOME=$SYSTEST_RUNTIME/node-home
+SetEnv PATH=$SYSTEST_RUNTIME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEST_RUNTIME=$SYSTEST_RUNTIME SYSTEST_PVE_NODE=$SYSTEST_PVE_NODE SYSTEST_VMID=$SYSTEST_VMID SYSTEST_BRIDGE=$SYSTEST_BRIDGE SYSTEST_NET_PREFIX=$SYSTEST_NET_PREFIX HOME=$SYSTEST_RUNTIME/node-home
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 MaxStartups 50:30:100

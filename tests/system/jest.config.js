@@ -19,10 +19,14 @@ module.exports = {
   rootDir: path.resolve(__dirname, "..", ".."),
   preset: "ts-jest",
   testEnvironment: "node",
-  roots: ["<rootDir>/tests/system", "<rootDir>/tests/engine"],
+  roots: ["<rootDir>/tests/system", "<rootDir>/tests/engine", "<rootDir>/tests/chaos"],
   testMatch: [
     "<rootDir>/tests/system/**/*.system.test.ts",
-    ...(toolchain.ok ? ["<rootDir>/tests/engine/**/*.engine.test.ts"] : []),
+    // With the engine tier: the chaos tier's reduced set (3 interrupted trials, one SIGKILL per flow, about 6
+    // minutes); `npm run test:chaos` runs the full set and the crowd.
+    ...(toolchain.ok
+      ? ["<rootDir>/tests/engine/**/*.engine.test.ts", "<rootDir>/tests/chaos/interrupted.chaos.test.ts"]
+      : []),
   ],
   modulePathIgnorePatterns: ["<rootDir>/tests/system/.cache/"],
   globalSetup: "<rootDir>/tests/system/globalSetup.ts",

@@ -6,8 +6,10 @@
  */
 class ByName {
   sort(tests) {
-    // tests/engine (the engine tier) after every tests/system file: it deploys onto the CT they have proven.
-    const key = (t) => `${t.path.includes("/tests/engine/") ? 1 : 0} ${t.path}`;
+    // tests/engine (the engine tier) after every tests/system file: it deploys onto the CT they have proven; the
+    // chaos trials last, after the engine tier has shown the plain flows work.
+    const tier = (p) => (p.includes("/tests/chaos/") ? 2 : p.includes("/tests/engine/") ? 1 : 0);
+    const key = (t) => `${tier(t.path)} ${t.path}`;
     return [...tests].sort((a, b) => key(a).localeCompare(key(b)));
   }
   shard(tests) {

@@ -1,0 +1,84 @@
+/**
+ * The interrupted trials' plan: which flow, which fault, and when, drawn from a seed so that a failing trial can be
+ * run again exactly (`CHAOS_SEED=<seed> CHAOS_TRIALS=<n> npm run test:chaos`). Pure: no engine, no world.
+ *
+ * "When" is a point in the engine's own event stream, not a wall-clock time: a fraction of the flow's resource
+ * steps (counted on a clean run of the same flow, see calibrate in interrupted.chaos.test.ts), then a delay. So the
+ * seed means the same moment on a fast and on a slow machine, and every step of a flow can be drawn.
+ */
+
+/** The three flows an interruption is tried on. */
+export const FLOWS = ["first-up", "rotation", "upgrade"] as const;
+export type Flow = (typeof FLOWS)[number];
+
+/**
+ * What goes wrong:
+ * - `sigkill`: the `pulumi` CLI gets SIGKILL (an OOM kill, a closed laptop), nothing else is told;
+ * - `link-drop`: every packet between this machine and the Docker host is dropped for a while (iptables on the
+ *   world's bridge), then the link comes back;
+ * - `sshd-stop`: the Docker host's sshd is stopped for a while (new connections refused), then started again.
+ */
+export const FAULTS = ["sigkill", "link-drop", "sshd-stop"] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface Trial {
+  /** 1-based, in run order. */
+  id: number;
+  flow: Flow;
+  fault: Fault;
+  /** The fault strikes once this fraction of the flow's resource steps has started (0 < at <= 1)... */
+  at: number;
+  /** ...plus this many milliseconds. */
+  delayMs: number;
+  /** For link-drop and sshd-stop: how long the link stays down, in seconds. */
+  downSeconds: number;
+}
+
+/** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed, good enough to spread trials. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `count` trials for `seed`. Flows and faults are dealt round-robin (every flow gets each fault before any gets a
+ * second of the same kind: a short run still covers all nine pairs, SIGKILL first since it is the issue's main
+ * case), then shuffled within each flow; moments and durations are drawn from the seed.
+ */
+export function planTrials(seed: number, count: number): Trial[] {
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`trial count must be a positive integer, got ${count}`);
+  const rnd = prng(seed);
+  // Per flow, the fault sequence: sigkill, link-drop, sigkill, sshd-stop, sigkill, ... (SIGKILL half the time).
+  const faultCycle: Fault[] = ["sigkill", "link-drop", "sigkill", "sshd-stop"];
+  const perFlow = new Map<Flow, number>(FLOWS.map((f) => [f, 0]));
+  const trials: Trial[] = [];
+  for (let i = 0; i < count; i++) {
+    const flow = FLOWS[i % FLOWS.length];
+    const n = perFlow.get(flow)!;
+    perFlow.set(flow, n + 1);
+    const fault = faultCycle[n % faultCycle.length];
+    trials.push({
+      id: i + 1,
+      flow,
+      fault,
+      // Never 0: the lock is taken before the first step; (0, 1] covers "as the first step starts" to "the last".
+      at: Math.round((0.02 + 0.98 * rnd()) * 100) / 100,
+      // Short: a token rotation is two steps and four seconds; a longer delay would strike after the up ended.
+      delayMs: Math.floor(rnd() * 1500),
+      downSeconds: fault === "sigkill" ? 0 : 5 + Math.floor(rnd() * 36),
+    });
+  }
+  return trials;
+}
+
+/** How many of a flow's `total` resource steps must have started before the fault strikes (at least 1). */
+export function stepsBeforeFault(trial: Pick<Trial, "at">, total: number): number {
+  return Math.max(1, Math.min(total, Math.ceil(trial.at * total)));
+}
