@@ -96,9 +96,7 @@ export class ChaosStack {
 
   /** The README's recovery commands, word for word, each through bash in the project directory. */
   recover(): Array<{ command: string; code: number; output: string }> {
-    // The stack is selected, as the README says (`pulumi stack select <stack>`).
-    this.world.cli(["stack", "select", this.stackName]);
-    return this.bash(recoveryCommands());
+    return this.bash(recoveryCommands(this.stackName));
   }
 
   /** The README's step for a gateway container Docker created and the killed CLI never recorded. */

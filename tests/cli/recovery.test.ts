@@ -56,7 +56,9 @@ async function killWhileLocked(): Promise<void> {
   });
   const exited = new Promise((r) => child.on("close", r));
   const deadline = Date.now() + 60_000;
-  while (lockFiles().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // The lock is written under a temporary name and renamed: wait for the lock itself, not its temporary file.
+  while (!lockFiles().some((f) => f.endsWith(".json")) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
   child.kill("SIGKILL");
   await exited;
 }
@@ -102,8 +104,7 @@ describe('README "If `pulumi up` was interrupted" with the real CLI', () => {
     addPendingCreate("docker:index/container:Container", "hermes-gateway");
     expect(pendingOperations()).toHaveLength(2);
     expect(lockFiles().filter((f) => f.endsWith(".json"))).toHaveLength(1);
-    world.shell(`pulumi stack select ${STACK}`);
-    for (const command of recoveryCommands()) {
+    for (const command of recoveryCommands(STACK)) {
       const r = world.shell(command);
       expect({ command, code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({
         command,

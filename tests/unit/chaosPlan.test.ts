@@ -53,10 +53,12 @@ describe("chaos trial planner", () => {
 
 describe('README "If `pulumi up` was interrupted"', () => {
   it("gives the recovery as pulumi commands that need no terminal and no answer", () => {
-    const commands = recoveryCommands();
+    const commands = recoveryCommands("chaos");
     expect(commands.length).toBeGreaterThanOrEqual(2);
     for (const c of commands) {
       expect(c).toMatch(/^pulumi /);
+      // On the stack it names, never on whichever stack happens to be selected.
+      expect(c).toMatch(/ -s chaos\b/);
       // Run from a script or a terminal alike: nothing waits for a prompt.
       expect(c).toMatch(/ --yes\b/);
     }
