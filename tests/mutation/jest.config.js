@@ -1,0 +1,13 @@
+/**
+ * The jest config Stryker runs (stryker.config.json): the tests that import components/, the unit and program
+ * tiers. The template tests run shell scripts for real and import components only to render their inputs, so a
+ * mutant in components/ is theirs to catch only through what the unit tests of the same module already check; they
+ * would cost minutes per mutant on two cores and stay out.
+ */
+const base = require("../../jest.config.js");
+
+module.exports = {
+  ...base,
+  rootDir: "../..",
+  testMatch: ["<rootDir>/tests/{unit,program}/**/*.test.ts"],
+};
