@@ -11,5 +11,6 @@ module.exports = {
   rootDir: "../..",
   testMatch: ["<rootDir>/tests/{unit,program}/**/*.test.ts"],
   // It reads components/config/*.ts as text (renovate's regexes), which the sandbox's instrumented copies are not.
+  testSequencer: "<rootDir>/tests/mutation/sequencer.js",
   testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/unit/renovate\\.test\\.ts$"],
 };
