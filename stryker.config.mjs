@@ -2,11 +2,14 @@
 // hours on two cores (README, Benchmarks); incremental mode re-tests only mutants whose code or tests changed since
 // the last run (reports/mutation/<part>/stryker-incremental.json, kept locally).
 //
-// MUTATE=components/lib (or any folder or file under components/) runs one part, with its own report and incremental
-// file under reports/mutation/<part>/: a full run is too long to wait for in one go on two cores.
-const part = process.env.MUTATE ?? "components";
-const reports = `reports/mutation/${part.replace(/^components\/?/, "").replace(/\.ts$/, "") || "all"}`;
+// MUTATE=components/lib (a folder under components/, or `components/*.ts` for the components themselves) runs one
+// part, with its own report and incremental file under reports/mutation/<part>/: a full run is too long to wait for in
+// one go on two cores.
+const part = process.env.MUTATE || "components";
 const mutate = part.endsWith(".ts") ? [part] : [`${part}/**/*.ts`];
+const name =
+  part === "components/*.ts" ? "components" : part.replace(/^components\/?/, "").replace(/\.ts$/, "");
+const reports = `reports/mutation/${name || "all"}`;
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
