@@ -7,7 +7,7 @@
 import { PLATFORMS } from "../../components/config/platforms";
 import { ConfigError } from "../../components/config/errors";
 import { parseStackConfig } from "../../components/config/stack";
-import { agentEnvVars } from "../../components/gateway/agentPayload";
+import { agentEnvVars, agentFilesPayload } from "../../components/gateway/agentPayload";
 import { gatewayContainerSpec } from "../../components/gateway/gatewaySpec";
 import { pairingPlatforms, requiredPlatforms } from "../../components/gateway/gatewayScripts";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
@@ -251,6 +251,19 @@ function withPlatforms(platforms: string[], edit: (raw: Raw) => void = () => {})
   return parseStackConfig(raw, opts);
 }
 
+/** True when the agent's files (its .env among them) render; false when a value reached .env that it cannot hold. */
+function renders(
+  agent: Parameters<typeof agentFilesPayload>[0],
+  secrets: Parameters<typeof agentFilesPayload>[1],
+) {
+  try {
+    agentFilesPayload(agent, secrets);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function problemsOf(fn: () => unknown): string[] {
   try {
     fn();
@@ -302,20 +315,84 @@ describe("the messaging-platform registry", () => {
     expect(env.TELEGRAM_BOT_TOKEN).toBe("123456:tg-token-abcdef");
   });
 
+  // Both blocks reach the same .env: `environment` (plain) and `agentSecrets.<agent>.env` (secret), and so does the
+  // name llm.apiKeyEnv picks. The reserved-name rule holds on each path.
   it.each(PLATFORMS.map((p) => [p.key, p] as const))(
-    "%s's variables are reserved: the stack's environment may not set them",
+    "%s's variables are reserved: neither the stack's environment nor its secret env nor llm.apiKeyEnv may set them",
     (key, platform) => {
       for (const name of [...Object.keys(platform.variables), ...platform.secrets.map((s) => s.env)]) {
-        const problems = problemsOf(() =>
+        const plain = problemsOf(() =>
           withPlatforms([key], (raw) => {
             raw.agents.hermes.environment = { [name]: "x" };
           }),
         );
-        expect(problems).toContainEqual(
+        expect(plain).toContainEqual(
           expect.stringMatching(
             new RegExp(`^agents\\.hermes\\.environment\\.${name}: is managed by the program`),
           ),
         );
+        const secret = problemsOf(() =>
+          withPlatforms([key], (raw) => {
+            raw.agentSecrets.hermes.env = { [name]: "x" };
+          }),
+        );
+        expect(secret).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^agentSecrets\\.hermes\\.env\\.${name}: is managed by the program`),
+          ),
+        );
+        const apiKeyEnv = problemsOf(() =>
+          withPlatforms([key], (raw) => {
+            (raw.agents.hermes.llm as Record<string, unknown>).apiKeyEnv = name;
+          }),
+        );
+        expect(apiKeyEnv).toContainEqual(
+          expect.stringMatching(
+            /^agents\.hermes\.llm\.apiKeyEnv: names a variable the program writes itself/,
+          ),
+        );
+      }
+    },
+  );
+
+  // Every platform value that lands in .env passes .env's rules at parse time, before any resource: a value the
+  // schema let through and renderEnvFile then refused would fail inside the files step's apply, mid-deployment.
+  it.each(PLATFORMS.map((p) => [p.key] as const))(
+    "%s: every string of its block or its secrets is refused at parse time or renders into .env",
+    (key) => {
+      const leaves = (v: unknown, at: Array<string | number> = []): Array<Array<string | number>> =>
+        typeof v === "string"
+          ? [at]
+          : v && typeof v === "object"
+            ? Object.entries(v).flatMap(([k, c]) => leaves(c, [...at, Array.isArray(v) ? Number(k) : k]))
+            : [];
+      const targets = [
+        ...leaves(FULL[key].block).map((at) => ["agents", "hermes", "platforms", key, ...at]),
+        ...leaves(FULL[key].secrets).map((at) => ["agentSecrets", "hermes", ...at]),
+      ];
+      expect(targets.length).toBeGreaterThan(0);
+      for (const at of targets) {
+        for (const hostile of ["a${HOME}b", "a\nb", "a\u2028b", "caf\u00e9"]) {
+          let parsed: ReturnType<typeof withPlatforms> | undefined;
+          const problems = problemsOf(() => {
+            parsed = withPlatforms([key], (raw) => {
+              let node: any = raw;
+              for (const k of at.slice(0, -1)) node = node[k];
+              node[at[at.length - 1]] = hostile;
+            });
+          });
+          if (problems.length > 0) continue;
+          const agent = parsed!.config.agents[0];
+          expect({
+            at: at.join("."),
+            hostile,
+            rendered: renders(agent, parsed!.secrets.agents.hermes),
+          }).toEqual({
+            at: at.join("."),
+            hostile,
+            rendered: true,
+          });
+        }
       }
     },
   );
