@@ -4,12 +4,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  FORBIDDEN_CONTAINER_TREES,
+  FORBIDDEN_HOST_EXACT,
+  FORBIDDEN_HOST_TREES,
+  containerPathProblem,
   hostPathProblem,
   ipv4CidrProblem,
   ipv4InSubnet,
   parseSshPublicKey,
   sshFingerprint,
 } from "../../components/lib/validators";
+import {
+  FORBIDDEN_SNAPSHOT_EXACT,
+  FORBIDDEN_SNAPSHOT_TREES,
+  snapshotDirectoryProblem,
+} from "../../components/config/snapshots";
 import { KEY } from "../helpers/sampleKey";
 
 describe("addresses", () => {
@@ -119,5 +128,44 @@ describe("host directories handed to the gateway", () => {
   it.each(["/var/lib/hermes-lxc/hermes", "/mnt/pve/hdd/hermes", "/srv/hermes", "/tank/hermes"])(
     "accepts a dedicated directory %s",
     (p) => expect(hostPathProblem(p)).toBeUndefined(),
+  );
+});
+
+// A list entry that an earlier, broader entry already covers is a rule that never runs (as /etc/pve did behind
+// /etc): each entry must be the one that refuses itself, and each exact entry must reach the exact check.
+describe("no dead path rules", () => {
+  it.each([
+    ["host trees", FORBIDDEN_HOST_TREES, hostPathProblem, (t: string) => `must not be inside ${t}:`],
+    [
+      "container trees",
+      FORBIDDEN_CONTAINER_TREES,
+      containerPathProblem,
+      (t: string) => `must not be inside ${t},`,
+    ],
+    [
+      "snapshot trees",
+      FORBIDDEN_SNAPSHOT_TREES,
+      snapshotDirectoryProblem,
+      (t: string) => `must not be inside ${t},`,
+    ],
+  ])("%s: each entry refuses its own subtree, named", (_what, trees, problem, says) => {
+    const shadowed = trees.filter((t) => !problem(`${t}/x`)?.startsWith(says(t)));
+    expect(shadowed).toEqual([]);
+    expect(new Set(trees).size).toBe(trees.length);
+  });
+
+  it.each([
+    ["host", FORBIDDEN_HOST_EXACT, hostPathProblem],
+    ["snapshot", FORBIDDEN_SNAPSHOT_EXACT, snapshotDirectoryProblem],
+  ])(
+    "%s exact entries: each is refused as itself and allows a dedicated subdirectory",
+    (_what, exact, problem) => {
+      const unreached = exact.filter(
+        (e) => problem(e) !== `must be a dedicated subdirectory, not ${e} itself`,
+      );
+      expect(unreached).toEqual([]);
+      const below = exact.filter((e) => e !== "/mnt/pve" && problem(`${e}/hermes-data`) !== undefined);
+      expect(below).toEqual([]);
+    },
   );
 });
