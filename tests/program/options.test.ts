@@ -7,7 +7,16 @@
  * /opt/data. Each table is exact: an option lost, added or reordered fails it.
  */
 import { homelabWithSecrets } from "../helpers/stackFile";
-import { MockRun, RecordedOptions, optionsByLabel, optionsOf, runProgram } from "../helpers/mockProgram";
+import {
+  MockRun,
+  RecordedOptions,
+  T,
+  ofType,
+  optionsByLabel,
+  optionsOf,
+  runProgram,
+  unwrapSecrets,
+} from "../helpers/mockProgram";
 
 type Mutable = any;
 
@@ -88,6 +97,24 @@ describe("resource options", () => {
 
   it("are exactly the table's for every resource of the homelab stack", () => {
     expect(optionsByLabel(run)).toEqual(HOMELAB);
+  });
+
+  it("destroy deletes no data: the one remote delete command removes the agent's timer and conf, nothing else", () => {
+    const deletes = ofType(run, T.command)
+      .filter((c) => c.inputs.delete !== undefined)
+      .map((c) => [c.name, unwrapSecrets(c.inputs.delete)]);
+    expect(deletes).toEqual([
+      [
+        "hermes-snapshots-install",
+        "systemctl disable --now hermes-lxc-snapshot-hermes-hermes.timer >/dev/null 2>&1 || true; " +
+          "rm -f '/etc/systemd/system/hermes-lxc-snapshot-hermes-hermes.timer' " +
+          "'/etc/systemd/system/hermes-lxc-snapshot-hermes-hermes.service' '/etc/hermes-lxc/snapshots/hermes-hermes.conf'; " +
+          "systemctl daemon-reload >/dev/null 2>&1 || true",
+      ],
+    ]);
+    // Neither the gateway nor its image goes with its volumes or from the host's image cache.
+    expect(run.resources.find((r) => r.name === "hermes-gateway")!.inputs.removeVolumes).toBe(false);
+    expect(run.resources.find((r) => r.name === "hermes-image")!.inputs.keepLocally).toBe(true);
   });
 
   it("keep the LXC protected by Pulumi and by Proxmox, with one switch", () => {
