@@ -238,7 +238,7 @@ export async function runProgram(
               // eslint-disable-next-line @typescript-eslint/no-require-imports
               resolve(require("../../index") as Record<string, unknown>);
             } catch (e) {
-              reject(e as Error);
+              reject(e instanceof Error ? e : new Error(String(e)));
             }
             return Promise.resolve(undefined);
           })

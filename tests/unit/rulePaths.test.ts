@@ -53,7 +53,7 @@ function objectBlocks(schema: Schema, at: string[] = []): Array<{ at: string[]; 
   }
 }
 
-const blocks = objectBlocks(stackSchema as unknown as Schema);
+const blocks = objectBlocks(stackSchema);
 
 describe("unknown keys", () => {
   it("every object block of the stack schema is strict", () => {
