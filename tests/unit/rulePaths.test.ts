@@ -258,3 +258,55 @@ describe("file modes, where the program chooses them", () => {
     ).toContainEqual(["auth.json", 0o600, "replace"]);
   });
 });
+
+// Two bind mounts nested in each other: Proxmox mounts one over the other, and the host preparation re-owns the
+// inner one twice. The rule compares each pair once, so it must look both ways, on host and on container paths.
+describe("nested mounts, whichever comes first", () => {
+  it.each([
+    ["a later host path inside an earlier one", "hostPath", ["/mnt/pve/hdd/hermes", "/mnt/pve/hdd/hermes/x"]],
+    ["an earlier host path inside a later one", "hostPath", ["/mnt/pve/hdd/hermes/x", "/mnt/pve/hdd/hermes"]],
+    ["a later container path inside an earlier one", "containerPath", ["/data", "/data/x"]],
+    ["an earlier container path inside a later one", "containerPath", ["/data/x", "/data"]],
+  ])("%s", (_what, key, [first, second]) => {
+    const problems = problemsOf((r) => {
+      r.lxcs.hermes.mounts[0][key] = first;
+      r.lxcs.hermes.mounts[1][key] = second;
+    });
+    expect(problems).toContain(
+      `lxcs.hermes.mounts[1].${key}: is nested with lxcs.hermes.mounts[0].${key}; mounts must not contain one another`,
+    );
+  });
+
+  it("the state mount against a bulk disk, both ways", () => {
+    expect(
+      problemsOf((r) => (r.lxcs.hermes.mounts[0].hostPath = "/var/lib/hermes-lxc/hermes/bulk")),
+    ).toContain(
+      "lxcs.hermes.mounts[0].hostPath: is nested with lxcs.hermes.stateMount.hostPath; mounts must not contain one another",
+    );
+    expect(
+      problemsOf((r) => {
+        r.lxcs.hermes.stateMount.hostPath = "/mnt/pve/hdd/hermes/state";
+      }),
+    ).toContain(
+      "lxcs.hermes.mounts[0].hostPath: is nested with lxcs.hermes.stateMount.hostPath; mounts must not contain one another",
+    );
+  });
+
+  it("two LXCs may not share a state directory (each would re-own the other's agents' data)", () => {
+    expect(
+      problemsOf((r) => {
+        r.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: r.proxmox.nodes.gihyeon.hostKey };
+        r.lxcs.second = {
+          ...JSON.parse(JSON.stringify(r.lxcs.hermes)),
+          node: "pve2",
+          vmId: 119,
+          mounts: [],
+        };
+      }),
+    ).toContainEqual(
+      expect.stringMatching(
+        /^lxcs\.second\.stateMount\.hostPath: uses the same host directory as lxcs\.hermes/,
+      ),
+    );
+  });
+});
