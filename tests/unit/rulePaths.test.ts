@@ -13,6 +13,7 @@ import { PLATFORMS } from "../../components/config/platforms";
 import { formatPath } from "../../components/config/errors";
 import { parseStackConfig, stackSchema } from "../../components/config/stack";
 import { agentFiles } from "../../components/gateway/agentPayload";
+import { gatewayContainerSpec } from "../../components/gateway/gatewaySpec";
 import { problemsOf } from "../helpers/configProblems";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
 
@@ -308,5 +309,43 @@ describe("nested mounts, whichever comes first", () => {
         /^lxcs\.second\.stateMount\.hostPath: uses the same host directory as lxcs\.hermes/,
       ),
     );
+  });
+});
+
+// What a published port is reachable from is an access rule: the dashboard stays on the Docker host's loopback
+// unless the stack says otherwise, the API server (key-protected) on every address, each on its own port.
+describe("published ports, as the container publishes them", () => {
+  function portsOf(edit: (r: Mutable) => void) {
+    const raw = homelabWithSecrets() as Mutable;
+    edit(raw);
+    const parsed = parseStackConfig(raw, { readFile: readProjectFile });
+    return gatewayContainerSpec(parsed.config.agents[0], { maxSize: "10m", maxFile: 3 }).ports;
+  }
+
+  it("the defaults: API server 0.0.0.0:8642, dashboard 127.0.0.1:9119 (reached through ssh -L)", () => {
+    expect(
+      portsOf((r) => {
+        r.agents.hermes.apiServer = { enabled: true };
+        r.agentSecrets.hermes.apiServerKey = "0123456789abcdef0123";
+        r.agents.hermes.dashboard = { enabled: true, basicAuthUser: "admin" };
+        r.agentSecrets.hermes.dashboardPassword = "dash-pw";
+      }),
+    ).toEqual([
+      { internal: 8642, external: 8642, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 9119, external: 9119, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+  });
+
+  it("nothing is published unless enabled", () => {
+    expect(portsOf(() => {})).toEqual([]);
+  });
+
+  it("a configured bind and port are the ones published", () => {
+    expect(
+      portsOf((r) => {
+        r.agents.hermes.dashboard = { enabled: true, basicAuthUser: "admin", bind: "10.1.10.57", port: 9200 };
+        r.agentSecrets.hermes.dashboardPassword = "dash-pw";
+      }),
+    ).toEqual([{ internal: 9119, external: 9200, ip: "10.1.10.57", protocol: "tcp" }]);
   });
 });
