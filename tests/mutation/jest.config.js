@@ -9,6 +9,10 @@ const base = require("../../jest.config.js");
 module.exports = {
   ...base,
   rootDir: "../..",
+  // The whole project, not only tests/: Stryker asks jest for the tests related to a mutated file, and jest follows
+  // imports only through files under its roots. With tests/ alone, a test that reaches components/lib through
+  // components/config (or through index.ts) does not count as related, and its kills are never tried.
+  roots: ["<rootDir>"],
   testMatch: ["<rootDir>/tests/{unit,program}/**/*.test.ts"],
   // It reads components/config/*.ts as text (renovate's regexes), which the sandbox's instrumented copies are not.
   testSequencer: "<rootDir>/tests/mutation/sequencer.js",
