@@ -349,3 +349,51 @@ describe("published ports, as the container publishes them", () => {
     ).toEqual([{ internal: 9119, external: 9200, ip: "10.1.10.57", protocol: "tcp" }]);
   });
 });
+
+// The host-directory rule (lib/validators hostPathProblem) on each path by which a host directory reaches the
+// gateway: an LXC's state mount and bulk disks, a Docker host's dataRoot, and a Docker-host agent's workspace mount.
+describe("host directories, on every path to the gateway", () => {
+  const withBox = (r: Mutable) => {
+    r.dockerHosts = { box: { address: "10.1.10.50", hostKey: r.proxmox.nodes.gihyeon.hostKey } };
+    r.agents.other = { dockerHost: "box" };
+  };
+  it.each([
+    ["lxcs.hermes.stateMount.hostPath", (r: Mutable) => (r.lxcs.hermes.stateMount.hostPath = "/etc/hermes")],
+    ["lxcs.hermes.mounts[0].hostPath", (r: Mutable) => (r.lxcs.hermes.mounts[0].hostPath = "/etc/hermes")],
+    [
+      "dockerHosts.box.dataRoot",
+      (r: Mutable) => {
+        withBox(r);
+        r.dockerHosts.box.dataRoot = "/etc/hermes";
+      },
+    ],
+    [
+      "agents.other.workspaceMounts[0].source",
+      (r: Mutable) => {
+        withBox(r);
+        r.agents.other.workspaceMounts = [{ source: "/etc/hermes" }];
+      },
+    ],
+  ])("%s may not be inside /etc", (at, edit) => {
+    expect(problemsOf(edit)).toContainEqual(
+      expect.stringMatching(new RegExp(`^${at.replace(/[.[\]]/g, "\\$&")}: .*must not be inside /etc`)),
+    );
+  });
+
+  it("a Docker-host agent's workspace mount of a dedicated directory is fine; Docker's own tree is not", () => {
+    expect(
+      problemsOf((r) => {
+        withBox(r);
+        r.agents.other.workspaceMounts = [{ source: "/tank/media" }];
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf((r) => {
+        withBox(r);
+        r.agents.other.workspaceMounts = [{ source: "/var/lib/docker/volumes/x" }];
+      }),
+    ).toEqual([
+      "agents.other.workspaceMounts[0].source: on a Docker host this is a host path and must not be inside /var/lib/docker: the node's own files would be re-owned",
+    ]);
+  });
+});
