@@ -3,7 +3,19 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", "coverage/**", "tests/system/.cache/**", "**/*.js", "**/*.mjs"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "bin/**",
+      "coverage/**",
+      "tests/system/.cache/**",
+      // StrykerJS: its sandbox (instrumented copies) and reports, after `npm run test:mutation`
+      ".stryker-tmp/**",
+      "reports/**",
+      "**/*.js",
+      "**/*.mjs",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -196,7 +196,9 @@ export class HermesGateway extends pulumi.ComponentResource {
         removeVolumes: false,
         mustRun: true,
       },
-      // Fixed name: the old container must be gone before the new one takes it.
+      // Fixed name: the old container must be gone before the new one takes it. The option: program tier
+      // (tests/program/options.test.ts); the real re-creation keeping the data: engine tier (deploy.engine.test.ts,
+      // the image change); that memorySwap/cpus read back unchanged (no diff on a no-op up): engine tier only.
       { ...dockerOpts, dependsOn: [files, migrate], deleteBeforeReplace: true },
     );
 
@@ -210,7 +212,8 @@ export class HermesGateway extends pulumi.ComponentResource {
           gatewayHealthScriptEnv(agent),
         ),
         // Re-run after every (re)start: a new container, or new files (which restarted it). Carried on stdin (which
-        // the script ignores) rather than in `triggers`, so it re-runs as an update, not a replacement.
+        // the script ignores) rather than in `triggers`, so it re-runs as an update, not a replacement (that the
+        // engine makes it an update: engine tier, the token rotation in tests/engine/deploy.engine.test.ts).
         stdin: pulumi.secret(pulumi.interpolate`${this.container.id} ${payloadDigest}\n`),
         addPreviousOutputInEnv: false,
       },

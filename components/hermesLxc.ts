@@ -221,7 +221,8 @@ export class HermesLxc extends pulumi.ComponentResource {
         ...providerOpts,
         dependsOn: [hostDirs, ...dependsOnTemplate],
         // Replacing an LXC destroys its rootfs: refuse unless the stack turns protection off. With a fixed VMID the
-        // old container must go before the new one can take its id.
+        // old container must go before the new one can take its id. The options are asserted by the program tier
+        // (tests/program/options.test.ts); what Proxmox does with them no tier here can show (no real Proxmox).
         protect: lxc.protect,
         deleteBeforeReplace: true,
       },

@@ -391,6 +391,8 @@ if ((${#to_install[@]} > 0 || ${#to_remove[@]} > 0)); then
 fi
 
 # Pin and hold exactly what is installed now, and check it is what was asked for.
+# Guarded by the system tier only (tests/system/20-docker-install.system.test.ts, "pins + holds docker.io/containerd/
+# runc"): a hold and a pin take a real dpkg and apt; the fast tiers render the versions (tests/program/homelab.test.ts).
 declare -A now=()
 while read -r pkg version _; do now[$pkg]=$version; done < <(installed_versions "${pinned[@]}")
 prefs_text=

@@ -1,7 +1,7 @@
 /** The rules of one agent that span fields and other keys: its host, mounts, platforms, secrets, ports, files. */
 import { literalApiKeyProblems } from "../lib/hermesConfig";
 import { agentEnvVars } from "./agentEnv";
-import { absolutePathProblem } from "../lib/validators";
+import { hostPathProblem } from "../lib/validators";
 import { AgentConfig, AgentDocument, PublishedPort, RESERVED_ENV, WorkspaceMount } from "./agent";
 import { ParsedAgent } from "./agentSchema";
 import { AgentSecretValues, platformSecret } from "./agentSecrets";
@@ -160,7 +160,9 @@ function resolveWorkspaceMounts(
               );
             } else source = mount.containerPath;
           } else {
-            const reason = absolutePathProblem(wm.source);
+            // The same rule as every other host directory handed to the gateway (an LXC's mounts, a host's
+            // dataRoot): a Docker host's /etc or /var/lib/docker bound read-write into the agent is the host's.
+            const reason = hostPathProblem(wm.source);
             if (reason)
               problems.push(
                 `${at}.workspaceMounts[${i}].source: on a Docker host this is a host path and ${reason}`,

@@ -14,7 +14,7 @@ import { checked, doc, int, strictObject } from "./fields";
 export const DEFAULT_SNAPSHOT_PARENT = "/var/lib/hermes-lxc-snapshots";
 
 /** Trees that belong to the OS, to Proxmox or to Docker: snapshots must not be written there. */
-const FORBIDDEN_SNAPSHOT_TREES = [
+export const FORBIDDEN_SNAPSHOT_TREES = [
   ...OS_TREES,
   "/tmp",
   "/var/lib/docker",
@@ -24,7 +24,7 @@ const FORBIDDEN_SNAPSHOT_TREES = [
   "/var/tmp",
 ];
 /** Directories that may hold the snapshot directory below them but must not be it. */
-const FORBIDDEN_SNAPSHOT_EXACT = [
+export const FORBIDDEN_SNAPSHOT_EXACT = [
   "/home",
   "/media",
   "/mnt",

@@ -25,15 +25,18 @@ export const OS_TREES = [
   "/usr",
 ];
 
-/** Host paths whose subtree must never be handed to the gateway's uid: chowning these breaks the node. */
-const FORBIDDEN_HOST_TREES = [
+/**
+ * Host paths whose subtree must never be handed to the gateway's uid: chowning these breaks the node. No entry lies
+ * inside another (/etc/pve is inside /etc): a shadowed entry would be a rule that never runs
+ * (tests/unit/validators.test.ts checks that each entry is the one that refuses it).
+ */
+export const FORBIDDEN_HOST_TREES = [
   ...OS_TREES,
   "/root",
   "/var/lib/docker",
   "/var/lib/lxc",
   "/var/lib/vz",
   "/var/log",
-  "/etc/pve",
   // A Proxmox node's own state (pmxcfs database, RRD graphs, Ceph, firewall, HA, apt and dpkg, systemd), spools
   // and caches, and guest volumes: handing any of these to the gateway's uid breaks the node or another guest.
   "/var/lib/pve-cluster",
@@ -60,7 +63,7 @@ const FORBIDDEN_HOST_TREES = [
  * templates, container volumes, snippets and imports. */
 const PVE_STORAGE_CONTENT = ["images", "dump", "template", "private", "snippets", "import"];
 /** Host directories that may hold a bind mount below them but must not be one themselves. */
-const FORBIDDEN_HOST_EXACT = [
+export const FORBIDDEN_HOST_EXACT = [
   "/home",
   "/media",
   "/mnt",
@@ -72,7 +75,7 @@ const FORBIDDEN_HOST_EXACT = [
   "/var/lib",
 ];
 /** Container paths that belong to the OS or to Docker inside the LXC. */
-const FORBIDDEN_CONTAINER_TREES = [
+export const FORBIDDEN_CONTAINER_TREES = [
   "/bin",
   "/boot",
   "/dev",
@@ -177,7 +180,7 @@ export function ipv4CidrProblem(cidr: string): string | undefined {
   if (!m || !isIpv4(m[1])) return "must be an IPv4 address with prefix length, e.g. 10.1.10.30/24";
   const prefix = Number(m[2]);
   if (prefix < 8 || prefix > 32) return "prefix length must be between 8 and 32";
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = prefixMask(prefix);
   const host = ipv4ToInt(m[1]);
   if (prefix <= 30) {
     if ((host & ~mask) >>> 0 === 0) return "is the network address of its subnet, not a host address";
@@ -186,11 +189,15 @@ export function ipv4CidrProblem(cidr: string): string | undefined {
   return undefined;
 }
 
-/** True when `ip` lies in the subnet of `cidr`. */
+/** The netmask of a prefix length in 8..32 (what ipv4CidrProblem accepts; JavaScript shifts by 32 as by 0). */
+function prefixMask(prefix: number): number {
+  return (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** True when `ip` lies in the subnet of `cidr`, a CIDR that ipv4CidrProblem accepts (prefix 8..32). */
 export function ipv4InSubnet(ip: string, cidr: string): boolean {
   const [addr, prefixText] = cidr.split("/");
-  const prefix = Number(prefixText);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = prefixMask(Number(prefixText));
   return (ipv4ToInt(ip) & mask) >>> 0 === (ipv4ToInt(addr) & mask) >>> 0;
 }
 

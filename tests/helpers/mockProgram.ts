@@ -1,9 +1,15 @@
 /**
- * Runs index.ts under Pulumi mocks with a given stack config and records every resource it registers.
+ * Runs index.ts under Pulumi mocks with a given stack config and records every resource it registers: its inputs
+ * (what the mock monitor sees) and its resource options (what a stack transformation sees).
  *
- * What mocks can prove: resource types, names, counts, inputs and which inputs are secret. What they cannot:
- * ordering at deploy time, parentage, URNs and resource options such as `protect` (the mock monitor does not
- * see options); those are exercised by `pulumi preview` against a real stack.
+ * The program runs inside a root `pulumi:pulumi:Stack`, as the nodejs language host runs it, so that a stack
+ * transformation (`registerStackTransformation`) reaches every resource. (`registerResourceTransform` needs the
+ * engine's callback server, which the mocks do not have.) The transformation sees the options as the program wrote
+ * them: `protect`, `retainOnDelete`, `deleteBeforeReplace`, `additionalSecretOutputs`, `ignoreChanges`,
+ * `replaceOnChanges`, `dependsOn`, `parent`, `provider`, with resources named by their Pulumi names.
+ *
+ * What mocks cannot prove: what the engine and the providers do with those (a real replacement's order, a diff);
+ * that is the engine tier's (`npm run test:engine`).
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,13 +21,32 @@ import type { RawStackConfig } from "../../components/config/stack";
 /** Pulumi's marker for a secret value in serialized inputs. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
+/**
+ * A resource's options as the program wrote them: every option it set, resources replaced by their labels (see
+ * `label`; a `dependsOn` list keeps its order). `parent` is absent for a resource whose parent is the stack.
+ */
+export type RecordedOptions = Record<string, unknown>;
+
 /** One registered resource. */
 export interface Recorded {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
   provider?: string;
+  /** Its resource options (see RecordedOptions). */
+  options: RecordedOptions;
 }
+
+/**
+ * How options name a resource: its name, or `Type:name` for this project's components (an LXC and the agent on it
+ * may share a name, as in the homelab stack: `HermesLxc:hermes`, `HermesGateway:hermes`).
+ */
+export function label(type: string, name: string): string {
+  return type.startsWith("hermes-lxc:") ? `${type.split(":").pop()}:${name}` : name;
+}
+
+/** The root stack resource's type: recorded apart, it is not one of the program's resources. */
+const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Result of a mocked run. */
 export interface MockRun {
@@ -148,10 +173,19 @@ export async function runProgram(
   ]);
 
   const resources: Recorded[] = [];
+  const recordedOptions = new Map<string, RecordedOptions>();
+  const names = new Map<unknown, string>();
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        if (args.type !== STACK_TYPE)
+          resources.push({
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            provider: args.provider,
+            options: recordedOptions.get(`${args.type}::${args.name}`) ?? {},
+          });
         const state: Record<string, unknown> = { ...args.inputs };
         // In a first preview nothing has run: command outputs are unknown (the mock leaves them out).
         if (args.type === "command:remote:Command" && !options.preview) {
@@ -188,9 +222,28 @@ export async function runProgram(
   try {
     let program: Record<string, unknown>;
     try {
-      // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under nodenext).
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      program = require("../../index") as Record<string, unknown>;
+      program = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        // As the language host runs a program: inside the root stack resource, whose transformations every resource
+        // of the program inherits. The stack's outputs are not needed (the tests resolve the exports themselves).
+        void pulumi.runtime
+          .runInPulumiStack(() => {
+            pulumi.runtime.registerStackTransformation((t) => {
+              names.set(t.resource, label(t.type, t.name));
+              recordedOptions.set(`${t.type}::${t.name}`, recordOptions(t.opts, names));
+              return undefined;
+            });
+            try {
+              // require, as Pulumi's nodejs runtime loads a CommonJS program (a dynamic import() would stay ESM under
+              // nodenext).
+              // eslint-disable-next-line @typescript-eslint/no-require-imports
+              resolve(require("../../index") as Record<string, unknown>);
+            } catch (e) {
+              reject(e instanceof Error ? e : new Error(String(e)));
+            }
+            return Promise.resolve(undefined);
+          })
+          .catch(reject);
+      });
     } catch (e) {
       // What the program registered before it failed (registrations reach the mock monitor asynchronously).
       await new Promise((r) => setTimeout(r, 100));
@@ -207,6 +260,19 @@ export async function runProgram(
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
+}
+
+/** Options with every resource in them replaced by its name (one the transformation saw constructed). */
+function recordOptions(opts: object, names: Map<unknown, string>): RecordedOptions {
+  const nameOf = (r: unknown) => names.get(r) ?? `<not a resource of the program: ${String(r)}>`;
+  const recorded: RecordedOptions = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    if (key === "parent" || key === "provider" || key === "deletedWith") recorded[key] = nameOf(value);
+    else if (key === "dependsOn") recorded[key] = (Array.isArray(value) ? value : [value]).map(nameOf);
+    else recorded[key] = value;
+  }
+  return recorded;
 }
 
 async function resolveDeep(value: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
@@ -242,6 +308,27 @@ export function named(run: MockRun, name: string): Recorded {
       `expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`,
     );
   return found[0];
+}
+
+/**
+ * Every resource's options by label, without the SDKs' own `version` and `pluginDownloadURL` (what the program set,
+ * and what the SDKs add from their schemas: e.g. @pulumi/command marks `connection` a secret output).
+ */
+export function optionsByLabel(run: MockRun): Record<string, RecordedOptions> {
+  return Object.fromEntries(
+    run.resources.map((r) => {
+      const { version: _version, pluginDownloadURL: _url, ...rest } = r.options;
+      return [label(r.type, r.name), rest];
+    }),
+  );
+}
+
+/** The options of the resource with this label (see `label`). */
+export function optionsOf(run: MockRun, resourceLabel: string): RecordedOptions {
+  const options = optionsByLabel(run)[resourceLabel];
+  if (!options)
+    throw new Error(`no resource labelled ${resourceLabel}: ${Object.keys(optionsByLabel(run)).join(", ")}`);
+  return options;
 }
 
 /** Types of the program's resources. */

@@ -142,4 +142,27 @@ describe("agentFilesDigest", () => {
     expect(agentFilesDigest(encodeAgentFilesPayload(changed))).not.toBe(agentFilesDigest(payload));
     expect(agentFilesDigest(payload)).not.toContain(SECRET);
   });
+  it("ends with the end line the script waits for, and refuses a file that another path needs as a directory, at any depth", () => {
+    const payload = encodeAgentFilesPayload([{ path: "a.txt", mode: 0o640, policy: "replace", content: "" }]);
+    expect(payload.endsWith("\nend\n")).toBe(true);
+    expect(() =>
+      encodeAgentFilesPayload([
+        { path: "workspace/a/b", mode: 0o640, policy: "replace", content: "x" },
+        { path: "workspace/a/b/c.md", mode: 0o640, policy: "replace", content: "y" },
+      ]),
+    ).toThrow(
+      'agent file path "workspace/a/b" is declared as a file but "workspace/a/b/c.md" needs it as a directory',
+    );
+  });
+  it("sorts records by path whatever the declared order", () => {
+    const names = ["d", "b", "e", "a", "c", "workspace/z", "workspace/a", ".env", "config.yaml", "SOUL.md"];
+    const payload = encodeAgentFilesPayload(
+      names.map((path) => ({ path, mode: 0o640, policy: "replace", content: path })),
+    );
+    const order = payload
+      .split("\n")
+      .filter((l) => l.startsWith("file "))
+      .map((l) => l.split(" ")[1]);
+    expect(order).toEqual([...names].sort());
+  });
 });

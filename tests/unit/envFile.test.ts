@@ -238,3 +238,13 @@ describe("renderEnvFile", () => {
     });
   });
 });
+
+describe("renderEnvFile's order", () => {
+  it("sorts any number of variables by name, whatever the declared order", () => {
+    const names = ["ZED", "A_1", "M", "B", "A", "_X", "Y2", "A_0", "TELEGRAM_BOT_TOKEN", "API_SERVER_KEY"];
+    const lines = renderEnvFile(names.map((name) => ({ name, value: "v" })))
+      .split("\n")
+      .slice(1, -1);
+    expect(lines.map((l) => l.split("=")[0])).toEqual([...names].sort());
+  });
+});

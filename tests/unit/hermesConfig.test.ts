@@ -184,6 +184,8 @@ describe("renderHermesSettings", () => {
       ["api_key", 12345],
       ["api_key", null],
       ["api_key", "prefix-${LLM_API_KEY}"],
+      ["api_key", "${LLM_API_KEY}sk-live-suffix"],
+      ["api_key", "${LLM_API_KEY}\n"],
       ["api", LITERAL_KEY],
     ] as const) {
       let message = "";
@@ -206,6 +208,79 @@ describe("renderHermesSettings", () => {
     (rendered.list as number[]).push(3);
     (rendered.platform_toolsets as Record<string, string[]>).cli.push("x");
     expect(JSON.stringify(given)).toBe(before);
+  });
+});
+
+describe("renderHermesSettings re-checks what the config model already checked (it is also called on its own)", () => {
+  const llm = { provider: "custom", baseUrl: "http://x/v1", model: "m" };
+  it.each([
+    ["provider", { ...llm, provider: " " }],
+    ["baseUrl", { ...llm, baseUrl: "" }],
+    ["model", { ...llm, model: undefined as unknown as string }],
+  ])("an empty llm.%s", (field, bad) => {
+    expect(() => renderHermesSettings(input({ llm: bad }))).toThrow(
+      `llm.${field} must be a non-empty string`,
+    );
+  });
+
+  it("no key variable, no api_key; a context length only when set and positive", () => {
+    expect(renderHermesSettings(input({ llm })).model).toEqual({
+      provider: "custom",
+      default: "m",
+      base_url: "http://x/v1",
+    });
+    expect(renderHermesSettings(input({ llm: { ...llm, contextLength: 8192 } })).model).toMatchObject({
+      context_length: 8192,
+    });
+    expect(() => renderHermesSettings(input({ llm: { ...llm, contextLength: 0 } }))).toThrow(
+      "llm.contextLength must be a positive integer",
+    );
+  });
+
+  it("an empty command or url counts as unset; a blank server name and non-object settings are refused", () => {
+    expect(
+      renderHermesSettings(input({ mcpServers: { w: { command: "", url: "http://m/mcp", enabled: true } } }))
+        .mcp_servers,
+    ).toEqual({
+      w: { url: "http://m/mcp", enabled: true },
+    });
+    expect(
+      renderHermesSettings(input({ mcpServers: { c: { command: "uvx", url: "", enabled: false } } }))
+        .mcp_servers,
+    ).toEqual({
+      c: { command: "uvx", args: [], enabled: false },
+    });
+    expect(() =>
+      renderHermesSettings(input({ mcpServers: { " ": { command: "a", enabled: true } } })),
+    ).toThrow("mcpServers: server names must be non-empty");
+    expect(() => renderHermesSettings(input({ settings: [] as unknown as Record<string, unknown> }))).toThrow(
+      "settings must be a plain object",
+    );
+  });
+
+  it("keeps auth, headers and tool lists of an MCP server only when set", () => {
+    const rendered = renderHermesSettings(
+      input({
+        mcpServers: {
+          h: {
+            url: "http://m/mcp",
+            headers: { Authorization: "Bearer ${MCP_TOKEN}" },
+            auth: "oauth",
+            enabled: true,
+            tools: { exclude: ["delete_all"] },
+          },
+        },
+      }),
+    );
+    expect(rendered.mcp_servers).toEqual({
+      h: {
+        url: "http://m/mcp",
+        headers: { Authorization: "Bearer ${MCP_TOKEN}" },
+        auth: "oauth",
+        enabled: true,
+        tools: { exclude: ["delete_all"] },
+      },
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 /** The hermes image an agent runs, and what config.yaml says about the LLM key (issue: meet the real image). */
+import { createHmac } from "node:crypto";
 import { DEFAULT_HERMES_IMAGE } from "../../components/config/hermesImage";
 import { parseStackConfig } from "../../components/config/stack";
 import { agentConfigYaml, agentEnvVars } from "../../components/gateway/agentPayload";
@@ -112,5 +113,50 @@ describe("dashboard sessions", () => {
       a.HERMES_DASHBOARD_BASIC_AUTH_SECRET,
     );
     expect(a.HERMES_DASHBOARD_BASIC_AUTH_SECRET).not.toContain("correct");
+  });
+});
+
+describe("the agent's .env, exactly", () => {
+  // Every variable the program writes, from each source, with its value: a name or value slip, a source dropped or a
+  // skipped empty value written shows here.
+  it("LLM key, platform token and allow-list, API server, dashboard, environment and secret env; empty values left out", () => {
+    const { agent } = parse((a, s) => {
+      a.apiServer = { enabled: true };
+      a.dashboard = { enabled: true, bind: "127.0.0.1", basicAuthUser: "admin" };
+      a.environment = { FEATURE: "on", EMPTY: "" };
+      s.apiServerKey = "0123456789abcdef0123";
+      s.dashboardPassword = "dash-pw";
+      s.env = { GH_PAT: "gh-secret" };
+    });
+    const secrets = {
+      llmApiKey: "llm-key",
+      telegramBotToken: "123456:tg-token",
+      apiServerKey: "0123456789abcdef0123",
+      dashboardPassword: "dash-pw",
+      env: { GH_PAT: "gh-secret" },
+    };
+    const sessionKey = createHmac("sha256", "dash-pw")
+      .update("hermes-lxc dashboard session key for agent hermes")
+      .digest("hex");
+    expect(agentEnvVars(agent, secrets)).toEqual([
+      { name: "LITELLM_API_KEY", value: "llm-key" },
+      { name: "TELEGRAM_BOT_TOKEN", value: "123456:tg-token" },
+      { name: "API_SERVER_ENABLED", value: "true" },
+      { name: "API_SERVER_HOST", value: "0.0.0.0" },
+      { name: "API_SERVER_PORT", value: "8642" },
+      { name: "API_SERVER_KEY", value: "0123456789abcdef0123" },
+      { name: "HERMES_DASHBOARD_BASIC_AUTH_USERNAME", value: "admin" },
+      { name: "HERMES_DASHBOARD_BASIC_AUTH_PASSWORD", value: "dash-pw" },
+      { name: "HERMES_DASHBOARD_BASIC_AUTH_SECRET", value: sessionKey },
+      { name: "FEATURE", value: "on" },
+      { name: "GH_PAT", value: "gh-secret" },
+    ]);
+  });
+
+  it("without a key, no key variable; without the API server or dashboard, none of theirs", () => {
+    const { agent } = parse((_a, s) => delete s.llmApiKey);
+    expect(agentEnvVars(agent, { telegramBotToken: "123456:tg-token", env: {} })).toEqual([
+      { name: "TELEGRAM_BOT_TOKEN", value: "123456:tg-token" },
+    ]);
   });
 });

@@ -12,4 +12,8 @@ describe("id map arithmetic", () => {
     expect(() => hostIdFor(-1)).toThrow(/outside/);
     expect(() => hostIdFor(1.5)).toThrow(/outside/);
   });
+  it("maps the uid and the gid each on its own (a host owner of uid:uid would lock the gateway's group out)", () => {
+    expect(hostOwnerForGateway({ uid: 10000, gid: 20000 })).toEqual({ uid: 110000, gid: 120000 });
+    expect(hostOwnerForGateway({ uid: 0, gid: 65534 })).toEqual({ uid: 100000, gid: 165534 });
+  });
 });

@@ -49,6 +49,42 @@ describe("clientKeyInfo", () => {
   });
 });
 
+describe("clientKeyInfo on the other formats", () => {
+  it("knows an encrypted PEM key (ssh-keygen -m PEM) by its Proc-Type header, and an unencrypted one as usable", () => {
+    const locked = keygen("pem-locked", ["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "correct horse"]);
+    expect(locked.text).toMatch(/Proc-Type: 4,ENCRYPTED/);
+    expect(clientKeyInfo(locked.text)).toEqual({ encrypted: true });
+    const open = keygen("pem-open", ["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", ""]);
+    expect(clientKeyInfo(open.text)).toEqual({ encrypted: false });
+    // Its public half cannot be read without decrypting: no rootSshKeys check, no false alarm.
+    expect(clientKeyProblems(lxc("hermes", []), open)).toEqual([]);
+    expect(clientKeyProblems(lxc("hermes", []), locked)).toEqual([
+      expect.stringMatching(/^ssh\.privateKeyPath: .* is protected by a passphrase/),
+    ]);
+  });
+
+  it("reads the cipher of an openssh-key-v1 file that lists no key", () => {
+    const str = (s: string) => {
+      const b = Buffer.from(s, "latin1");
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      return Buffer.concat([len, b]);
+    };
+    const file = (cipher: string) => {
+      const body = Buffer.concat([
+        Buffer.from("openssh-key-v1\0", "latin1"),
+        str(cipher),
+        str(cipher === "none" ? "none" : "bcrypt"),
+        str(""),
+        Buffer.alloc(4),
+      ]);
+      return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    };
+    expect(clientKeyInfo(file("aes256-ctr"))).toEqual({ encrypted: true });
+    expect(clientKeyInfo(file("none"))).toEqual({ encrypted: false });
+  });
+});
+
 describe("clientKeyProblems", () => {
   it("accepts a key the LXC will hold, comment or not", () => {
     const key = keygen("ok", ["-t", "ed25519", "-N", "", "-C", "me@laptop"]);
@@ -153,13 +189,18 @@ describe("placeholderProblems", () => {
 
   it("refuses placeholders on Docker hosts and LLM endpoints too", () => {
     const raw = example();
-    raw.dockerHosts = { box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY } };
+    raw.dockerHosts = {
+      box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY },
+      // DNS names are case-insensitive: .INVALID is the same placeholder.
+      loud: { address: "LOUD.Example.INVALID", hostKey: KEY },
+    };
     raw.agents.hermes.llm.baseUrl = "https://llm.example.invalid/v1";
     const keys = placeholderProblems(parse(raw)).map((p) => p.slice(0, p.indexOf(":")));
     expect(keys).toEqual(
       expect.arrayContaining([
         "dockerHosts.box.address",
         "dockerHosts.box.hostKey",
+        "dockerHosts.loud.address",
         "agents.hermes.llm.baseUrl",
       ]),
     );

@@ -1,5 +1,6 @@
 /** components/config/rawConfig.ts: from the engine's flat config to raw values, unknown keys, plain-text secrets. */
 import { readRawConfig } from "../../components/config/rawConfig";
+import { SECRET_TOP_LEVEL_KEYS } from "../../components/config/stack";
 
 const secretKeys = new Set(["hermes-lxc:agentSecrets", "hermes-lxc:proxmoxPassword"]);
 const engine = (all: Record<string, string>, stackFile?: unknown) => ({
@@ -58,5 +59,90 @@ describe("readRawConfig", () => {
       ),
     ]);
     expect(problems.join()).not.toContain("123:plain");
+  });
+
+  // The secrecy rule on each of its paths: every secret top-level key, set whole or leaf by leaf.
+  const VALUES: Record<string, string> = {
+    proxmoxPassword: "hunter2-pw",
+    agentSecrets: '{"h":{"llmApiKey":"hunter2-key"}}',
+    lxcSecrets: '{"a":{"rootPassword":"hunter2-root"}}',
+  };
+
+  it.each(SECRET_TOP_LEVEL_KEYS.map((k) => [k]))(
+    "%s: refused unless the engine reports it encrypted, never echoed",
+    (key) => {
+      const all = { [`hermes-lxc:${key}`]: VALUES[key] };
+      const plain = readRawConfig({ project: "hermes-lxc", all, isSecret: () => false });
+      expect(plain.problems).toEqual([expect.stringMatching(new RegExp(`^${key}: is not encrypted`))]);
+      expect(plain.problems.join()).not.toMatch(/hunter2/);
+      const secret = readRawConfig({
+        project: "hermes-lxc",
+        all,
+        isSecret: (k) => k === `hermes-lxc:${key}`,
+      });
+      expect(secret.problems).toEqual([]);
+    },
+  );
+
+  it("says how to set each one again: the password by its key, an object by its path", () => {
+    const problems = (key: string) =>
+      readRawConfig({
+        project: "hermes-lxc",
+        all: { [`hermes-lxc:${key}`]: VALUES[key] },
+        isSecret: () => false,
+      }).problems[0];
+    expect(problems("proxmoxPassword")).toMatch(
+      /remove it \(pulumi config rm proxmoxPassword\) and set it again with: pulumi config set --secret proxmoxPassword$/,
+    );
+    expect(problems("lxcSecrets")).toMatch(
+      /remove it \(pulumi config rm --path 'lxcSecrets'\) and set it again with: pulumi config set --secret --path 'lxcSecrets\.<name>\.<key>'$/,
+    );
+  });
+
+  it("counts a leaf as encrypted only when it is exactly {secure: <string>}, and names list entries by index", () => {
+    const file = {
+      config: {
+        "hermes-lxc:agentSecrets": {
+          h: {
+            llmApiKey: { secure: "v1:abc" },
+            apiServerKey: { secure: "v1:abc", extra: "plain" },
+            env: { LIST: [{ secure: "v1:abc" }, "plain-entry"] },
+          },
+        },
+      },
+    };
+    const { problems } = readRawConfig({
+      project: "hermes-lxc",
+      all: { "hermes-lxc:agentSecrets": '{"h":{}}' },
+      isSecret: () => true,
+      stackFile: { name: "Pulumi.s.yaml", doc: file },
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^agentSecrets\.h\.apiServerKey\.secure, agentSecrets\.h\.apiServerKey\.extra, agentSecrets\.h\.env\.LIST\[1\]: are not encrypted/,
+      ),
+    ]);
+    expect(problems.join()).not.toMatch(/plain-entry|"plain"/);
+  });
+
+  it("trusts the engine for a secret key the stack file does not hold (set in an ESC environment)", () => {
+    const all = { "hermes-lxc:agentSecrets": VALUES.agentSecrets };
+    const stackFile = { name: "Pulumi.s.yaml", doc: { config: {} } };
+    expect(readRawConfig({ project: "hermes-lxc", all, isSecret: () => true, stackFile }).problems).toEqual(
+      [],
+    );
+    expect(readRawConfig({ project: "hermes-lxc", all, isSecret: () => false, stackFile }).problems).toEqual([
+      expect.stringMatching(/^agentSecrets: is not encrypted/),
+    ]);
+  });
+
+  it("reads only its own namespace", () => {
+    const { raw, problems } = readRawConfig({
+      project: "hermes-lxc",
+      all: { "other:agentSecrets": "{}", "hermes-lxc-x:lxcs": "{}", "hermes-lxc:lxcs": '{"a":{}}' },
+      isSecret: () => false,
+    });
+    expect(problems).toEqual([]);
+    expect(raw).toEqual({ lxcs: { a: {} } });
   });
 });

@@ -15,4 +15,24 @@ describe("readiness output", () => {
     ["address=10.1.10.57\nhost_key=ssh-ed25519 AAAA", /host key is invalid/],
     ["address=not-an-ip\nhost_key=" + KEY, /no valid address/],
   ])("rejects %j", (out, reason) => expect(() => parseReadiness(out)).toThrow(reason));
+  it("takes only whole `key=value` lines: text that merely contains host_key= cannot replace the pinned key", () => {
+    const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
+    const r = parseReadiness(
+      `address=10.1.10.57\nhost_key=${KEY}\nnote: host_key=${other}\n# host_key=${other}\n`,
+    );
+    expect(r.hostKey).toBe(KEY);
+    expect(parseReadiness(`  address=10.1.10.57  \n\thost_key=${KEY}\n`).address).toBe("10.1.10.57");
+    expect(() => parseReadiness(`address=10.1.10.57 extra\nhost_key=${KEY}`)).toThrow(/no valid address/);
+  });
+  it("quotes at most 200 characters of the output in its error", () => {
+    const message = (() => {
+      try {
+        parseReadiness("x".repeat(1000));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    expect(message).toBe(`readiness output has no valid address= line: "${"x".repeat(200)}"`);
+  });
 });

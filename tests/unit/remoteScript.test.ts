@@ -1,6 +1,6 @@
 /** components/lib/remoteScript.ts: how a template becomes one remote command. */
 import { execFileSync } from "node:child_process";
-import { renderRemoteCommand, shellQuote } from "../../components/lib/remoteScript";
+import { readTemplate, renderRemoteCommand, shellQuote } from "../../components/lib/remoteScript";
 
 describe("remote command rendering", () => {
   const nasty = `it's "quoted" $HOME \`id\` $(id) ; rm -rf / \\ \n second line`;
@@ -17,5 +17,16 @@ describe("remote command rendering", () => {
     expect(() => renderRemoteCommand("probe", "true", { "A;B": "x" })).toThrow(/not \[A-Z_\]/);
     expect(() => shellQuote("a\0b")).toThrow(/NUL/);
     expect(() => renderRemoteCommand("x y", "true", {})).toThrow(/script name/);
+  });
+  it("reads templates by plain file name only (no path, no other directory)", () => {
+    expect(readTemplate("prepare-host-dirs.sh")).toMatch(/^#!/);
+    for (const bad of ["../package.json", "/etc/passwd", "prepare-host-dirs.sh.bak", "x/y.sh", "A.sh", ""])
+      expect(() => readTemplate(bad)).toThrow(/not a template name/);
+  });
+  it("quotes a value as exactly one shell word, quotes included", () => {
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(renderRemoteCommand("probe", "true", { B: "x y", A: 1 })).toBe(
+      "A='1' B='x y' bash -c 'true' probe",
+    );
   });
 });

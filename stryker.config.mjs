@@ -1,0 +1,49 @@
+// Mutation testing of components/ with StrykerJS: `npm run test:mutation`. Not part of `npm test`: a full run takes
+// hours on two cores (README, Benchmarks); incremental mode re-tests only mutants whose code or tests changed since
+// the last run (reports/mutation/<part>/stryker-incremental.json, kept locally).
+//
+// MUTATE=components/lib (a folder under components/, or `components/*.ts` for the components themselves) runs one
+// part, with its own report and incremental file under reports/mutation/<part>/: a full run is too long to wait for in
+// one go on two cores.
+const part = process.env.MUTATE || "components";
+const mutate = part.endsWith(".ts") ? [part] : [`${part}/**/*.ts`];
+const name =
+  part === "components/*.ts" ? "components" : part.replace(/^components\/?/, "").replace(/\.ts$/, "");
+const reports = `reports/mutation/${name || "all"}`;
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  packageManager: "npm",
+  testRunner: "jest",
+  // Unit and program tiers only: the template tests run shell scripts (tests/mutation/jest.config.js says why).
+  jest: { configFile: "tests/mutation/jest.config.js", enableFindRelatedTests: true },
+  // A mutant that does not compile is not a test gap: the type checker drops it before any test runs.
+  checkers: ["typescript"],
+  tsconfigFile: "tsconfig.json",
+  mutate,
+  // Each mutant runs only the tests that executed it (program tests load the program in beforeAll, so theirs run
+  // whole: Stryker calls that coverage "static").
+  coverageAnalysis: "perTest",
+  // Two cores: never more than two test runners.
+  concurrency: 2,
+  incremental: true,
+  incrementalFile: `${reports}/stryker-incremental.json`,
+  // The sandbox needs index.ts, components/, templates/, the stack files and the unit/program tests only.
+  ignorePatterns: [
+    "docs",
+    "reports",
+    "tests/system",
+    "tests/engine",
+    "tests/cli",
+    "tests/templates",
+    ".ci",
+    "bin",
+    "coverage",
+  ],
+  reporters: ["clear-text", "progress-append-only", "html", "json"],
+  htmlReporter: { fileName: `${reports}/mutation.html` },
+  jsonReporter: { fileName: `${reports}/mutation.json` },
+  // The program tests run the whole program under mocks several times per file: give a mutant room before it counts
+  // as a timeout (an infinite loop).
+  timeoutMS: 10000,
+};
