@@ -119,7 +119,7 @@ describe("an LXC off the homelab's paths", () => {
 
   it("prints the node's ssh command with its port", () => {
     expect((run.outputs.agents as Mutable).hermes.snapshots.list).toMatch(
-      /^ssh -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ -p 2222 root@gihyeon\.intra /,
+      /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ -p 2222 root@gihyeon\.intra /,
     );
   });
 });

@@ -28,6 +28,25 @@ function everySecretStack(): { raw: Mutable; canaries: string[] } {
     canaries.push(value);
     return value;
   };
+  // A secret whose format is checked keeps its shape: same length and alphabet (hex, letters and digits), or the
+  // same JSON with a canary field; the distinct part is what the scans look for.
+  const shapedCanary = (sample: string) => {
+    if (sample.startsWith("{")) {
+      const marker = canary("json");
+      return JSON.stringify({ ...JSON.parse(sample), private_key_id: marker });
+    }
+    const alphabet = /^[0-9a-f]+$/.test(sample)
+      ? "0123456789abcdef"
+      : /^[A-Za-z0-9]+$/.test(sample)
+        ? "x"
+        : "";
+    if (alphabet === "") return canary(sample);
+    const n = canaries.length;
+    const tag = alphabet === "x" ? `CANARY${n}x` : `cafe${n.toString(16).padStart(4, "0")}`;
+    const value = sample.slice(0, sample.length - tag.length) + tag;
+    canaries.push(value);
+    return value;
+  };
   raw.proxmoxPassword = canary("pw");
   raw.lxcSecrets = { hermes: { rootPassword: canary("root-pw") } };
   raw.dockerHosts = { box: { address: "10.1.10.50", hostKey: raw.proxmox.nodes.gihyeon.hostKey } };
@@ -38,12 +57,17 @@ function everySecretStack(): { raw: Mutable; canaries: string[] } {
     const secrets: Record<string, unknown> = {};
     for (const p of PLATFORMS) {
       a.platforms[p.key] = structuredClone(FULL[p.key].block);
-      for (const [key, value] of Object.entries(FULL[p.key].secrets)) secrets[key] = canary(value);
+      for (const [key, value] of Object.entries(FULL[p.key].secrets)) secrets[key] = shapedCanary(value);
     }
-    // Two inbound platforms on each host: their published ports apart per agent.
+    // Every platform at once, the ones whose SDK the default image lacks included: an image that has them.
+    a.image = "registry.example.org/hermes-agent-full";
+    // The inbound platforms of each host: their published ports apart per agent.
     if (agent === "other") {
-      a.platforms.sms.publish = { port: 8081 };
-      a.platforms.webhook.publish = { port: 8645, bind: "0.0.0.0" };
+      let port = 8700;
+      for (const p of PLATFORMS) {
+        const publish = (a.platforms[p.key] as { publish?: { port: number } }).publish;
+        if (publish) publish.port = port++;
+      }
     }
     a.apiServer = { enabled: true, port: agent === "hermes" ? 8642 : 8643 };
     a.dashboard = {

@@ -16,7 +16,7 @@ describe("readiness output", () => {
     ["address=not-an-ip\nhost_key=" + KEY, /no valid address/],
   ])("rejects %j", (out, reason) => expect(() => parseReadiness(out)).toThrow(reason));
   it("takes only whole `key=value` lines: text that merely contains host_key= cannot replace the pinned key", () => {
-    const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHcDDZA14JFJK5+s/+dL7u2XBUbcctn4/N+tI8ZjOoR";
+    const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM18ekfYgdyWdHLcFACEVv3jEYKWmPqhqoAF4oN3Mdaw";
     const r = parseReadiness(
       `address=10.1.10.57\nhost_key=${KEY}\nnote: host_key=${other}\n# host_key=${other}\n`,
     );

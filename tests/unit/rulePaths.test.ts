@@ -90,8 +90,20 @@ describe("unknown keys", () => {
     // Every platform's block (and the inbound ones' publish blocks): the unknown key is refused even where the
     // block lacks its required keys.
     for (const p of PLATFORMS) raw.agents.hermes.platforms[p.key] ??= {};
-    raw.agents.hermes.platforms.sms.publish = {};
-    raw.agents.hermes.platforms.webhook.publish = {};
+    for (const key of [
+      "sms",
+      "webhook",
+      "whatsappCloud",
+      "bluebubbles",
+      "wecomCallback",
+      "teams",
+      "msgraphWebhook",
+      "line",
+    ])
+      raw.agents.hermes.platforms[key].publish = {};
+    // The cluster blocks (issue 17): a storage and an LXC's HA block.
+    raw.proxmox.storages = { nas: { kind: "shared" } };
+    lxc.ha = {};
     raw.agents.hermes.documents = { "SOUL.md": { text: "terse" } };
     raw.agents.hermes.workspaceMounts = [{ source: "m0" }];
     raw.lxcs.hermes.mounts[0].name = "m0";

@@ -123,9 +123,10 @@ export const publishBlock = (containerPort: number, what: string) =>
       ),
     );
 
-/** An allow-list entry hermes can match: no comma (it splits on commas), no blank, and no `*` (hermes reads `*` as
- * everyone: that is `allowAllUsers`, which is warned about). */
-export const ANY_ID = /^[^\s,*]{1,256}$/;
+/** An allow-list entry hermes can match: printable ASCII (what the .env writer accepts), no comma (hermes splits on
+ * commas), no `*` (hermes reads `*` as everyone: that is `allowAllUsers`, which is warned about), and no `${`
+ * (python-dotenv would expand it). Refused here, before any resource, rather than by the writer in the files step. */
+export const ANY_ID = /^(?!.*\$\{)[\x21-\x29\x2b\x2d-\x7e]{1,256}$/;
 
 /** An allow-list field written to `env` (comma-joined). */
 export const senderList = (env: string, allowed: string, what: string, pattern: RegExp = ANY_ID) =>

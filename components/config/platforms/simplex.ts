@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { bool, doc, list, listEntry, strictObject } from "../fields";
 import {
+  ANY_ID,
   accessOf,
   allowAllUsers,
   definePlatform,
@@ -29,7 +30,9 @@ const schema = strictObject({
   autoAccept: bool
     .optional()
     .meta(doc("bool", "hermes' (`true`)", "`SIMPLEX_AUTO_ACCEPT`: accept incoming contact requests.")),
-  groupAllowed: list(listEntry(/^(\*|[^\s,*]{1,256})$/, "a SimpleX group id, or * for any group"))
+  groupAllowed: list(
+    listEntry(new RegExp(`^(\\*|${ANY_ID.source.slice(1, -1)})$`), "a SimpleX group id, or * for any group"),
+  )
     .default([])
     .meta(doc("group ids or `*`", "`[]` (groups ignored)", "`SIMPLEX_GROUP_ALLOWED` (`*` is warned about).")),
   homeChannel: homeChannel("SIMPLEX_HOME_CHANNEL", "contact/group id", "a SimpleX contact or group id"),
