@@ -151,3 +151,15 @@ describe("Pulumi.example.yaml: every value a user must decide is marked CHANGE",
     expect(marked(String(key), Number(nth))).toBe(true);
   });
 });
+
+describe("README: Run the tests", () => {
+  // The first command the section gives is the one that passes on a fresh Debian machine: .ci/run installs the
+  // Debian and npm packages first, where a bare `npm test` stops at the first missing one.
+  it("opens with the command CI runs, and CI runs the README's test command", () => {
+    const section = README.slice(README.indexOf("## Run the tests"));
+    const first = fencedBlocks(section)[0];
+    expect(shellCommands(first.body)[0]).toMatch(/^bash \.ci\/run\b/);
+    const ci = fs.readFileSync(path.resolve(__dirname, "..", "..", ".ci", "run"), "utf8");
+    expect(ci).toMatch(/^npm test\b/m);
+  });
+});
