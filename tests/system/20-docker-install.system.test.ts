@@ -62,7 +62,7 @@ describe("install-docker.sh (DOCKER_SOURCE=debian)", () => {
     expect(tcp.code).not.toBe(0);
   });
 
-  test("second run on the provisioned CT: fast path, no apt-get update, nothing downloaded or changed, ~1 s", async () => {
+  test("second run on the provisioned CT: fast path, no apt-get update, nothing downloaded or changed (its time: npm run bench)", async () => {
     await markNow();
     const again = await lxc.run("install-docker.sh", DOCKER_ENV_DEBIAN);
     process.stderr.write(
@@ -73,7 +73,6 @@ describe("install-docker.sh (DOCKER_SOURCE=debian)", () => {
     expect(again.stderr).not.toMatch(/^(Get|Hit|Ign):/m); // apt-get update's progress lines
     expect(await changedSinceMark()).toBe("");
     expect(lastLine(again.stdout)).toBe(lastLine(first.stdout));
-    expect(again.durationMs).toBeLessThan(3000);
   });
 
   test("a changed parameter (DOCKER_LOG_MAX_FILE) rewrites daemon.json and restarts dockerd once, without apt", async () => {

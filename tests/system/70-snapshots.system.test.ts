@@ -179,7 +179,6 @@ describe("snapshots, restore and an upgrade with a way back, on a real LXC", () 
     );
     const again = await node.run("install-agent-snapshots.sh", snapshotInstallEnv(placement, paths));
     expect(again.stdout.trim().split("\n")).toEqual([lastLine(first.stdout)]);
-    expect(again.durationMs).toBeLessThan(3000);
   });
 
   test("deploy: the agent runs healthy, then writes memories and a database row (live, in WAL mode)", async () => {

@@ -15,7 +15,6 @@ interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 let root: string;
@@ -25,13 +24,12 @@ let bin: string;
 
 function run(script: string, env: Record<string, string | number>, pathPrefix = bin): RunResult {
   const command = renderRemoteCommand(script.replace(/\.sh$/, ""), readTemplate(script), env);
-  const start = Date.now();
   const r = spawnSync("bash", ["-c", command], {
     encoding: "utf8",
     env: { PATH: `${pathPrefix}:/usr/sbin:/usr/bin:/sbin:/bin`, LANG: "C" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - start };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const lastLine = (s: string) => s.trim().split("\n").pop() ?? "";
 const sh = (cmd: string) => {
@@ -389,7 +387,7 @@ describe("install-agent-snapshots.sh", () => {
     expect(usage.stderr).toContain("(ids: ct-gw )");
   });
 
-  it("a re-run changes nothing, reloads nothing, and is fast; schedule off removes the timer and keeps snapshots", () => {
+  it("a re-run changes nothing and reloads nothing (its time: npm run bench:snapshots); schedule off removes the timer and keeps snapshots", () => {
     run("install-agent-snapshots.sh", installEnv());
     snapshot();
     fs.writeFileSync(`${root}/calls.log`, "");
@@ -398,7 +396,6 @@ describe("install-agent-snapshots.sh", () => {
       `snapshots ct-gw: schedule=daily keep=3 max-age=30d dir=${snaps}/gw`,
     ]);
     expect(calls()).not.toMatch(/daemon-reload|restart|systemctl enable/);
-    expect(again.ms).toBeLessThan(1500);
     const off = run("install-agent-snapshots.sh", installEnv("off"));
     expect(off.stdout).toContain("(removed: schedule off)");
     expect(calls()).toContain("systemctl disable --now hermes-lxc-snapshot-ct-gw.timer");

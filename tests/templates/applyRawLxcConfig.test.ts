@@ -97,7 +97,6 @@ describe("apply-raw-lxc-config.sh", () => {
     expect(fs.readFileSync(conf).equals(bytes)).toBe(true);
     expect(fs.statSync(conf, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
     expect(fake.calls()).toEqual(["status 118", "reboot 118"]); // nothing new
-    expect(r.ms).toBeLessThan(1000);
   });
 
   test("keeps the description, other lxc lines and every snapshot section byte for byte", async () => {

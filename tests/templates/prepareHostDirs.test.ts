@@ -71,7 +71,7 @@ describe("prepare-host-dirs.sh", () => {
     expect(statOf(d)).toMatchObject({ uid: 110000, gid: 110000, mode: 0o750 });
   });
 
-  test("a second run prints ok, changes nothing and is fast", async () => {
+  test("a second run prints ok and changes nothing (its time: npm run bench)", async () => {
     fs.mkdirSync(path.join(root, "hdd"));
     const d = path.join(root, "hdd", "hermes");
     expect((await prepare([d])).stdout).toBe(`created ${d}\n`);
@@ -83,7 +83,6 @@ describe("prepare-host-dirs.sh", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`ok ${d}\n`);
     expect(statOf(d)).toEqual(before);
-    expect(r.ms).toBeLessThan(1000);
   });
 
   test("fixes a dir with the wrong owner and mode (including a stray setgid bit), then converges", async () => {
