@@ -76,6 +76,16 @@ const gateways = config.agents.map((agent) => {
   const scope = lxc ?? config.dockerHosts.find((h) => h.name === agent.target.name)!;
   const snapshotTarget = lxc ? lxcs.get(lxc.name)!.nodeTarget : engine.target;
   const snapshotSsh = lxc ? lxcs.get(lxc.name)!.nodeSshCommand : sshCommand;
+  // Under HA the agent may run on any of its nodes: the snapshot commands and timer go on each of them too.
+  const standbys = Object.fromEntries(
+    Object.keys(lxc?.ha?.nodes ?? {})
+      .filter((node) => node !== lxc!.node)
+      .map((node) => {
+        const n = config.proxmox!.nodes[node];
+        const target = { host: n.address, port: n.sshPort, user: "root", hostKey: n.hostKey };
+        return [node, { ...target, hostKeyAlias: `proxmox-node-${node}` }];
+      }),
+  );
   // The agent's /opt/data where it really lives: on the Proxmox node (the LXC's state mount), or the Docker host.
   const hostDataPath = lxc ? `${lxc.stateMount.hostPath}/${agent.name}` : agent.dataDir;
   return new HermesGateway(agent.name, {
@@ -92,6 +102,7 @@ const gateways = config.agents.map((agent) => {
       target: snapshotTarget,
       auth,
       sshCommand: snapshotSsh,
+      standbys,
       placement: {
         id: snapshotId(scope.name, agent.name),
         agent: agent.name,

@@ -28,12 +28,19 @@ export interface AgentSnapshotsArgs {
   auth: SshAuth;
   /** `ssh ... root@<that machine>` for the ready-to-paste outputs, when known. */
   sshCommand?: pulumi.Input<string>;
+  /**
+   * The other Proxmox nodes HA may run the LXC on (node name -> pinned SSH target): the commands and the timer are
+   * installed there too, so snapshots go on after a relocation; the timer runs only where the LXC is.
+   */
+  standbys?: Record<string, SshTarget>;
 }
 
 /** Snapshot and restore of one agent's /opt/data. */
 export class AgentSnapshots extends pulumi.ComponentResource {
   /** The install step: the commands exist once it has run. */
   public readonly installed: command.remote.Command;
+  /** The same install on each standby node of an HA LXC, by node name. */
+  public readonly standbyInstalls: Record<string, command.remote.Command>;
   /** The connection to the machine the snapshots are taken on. */
   public readonly connection: command.types.input.remote.ConnectionArgs;
   /** The agent's snapshot directory on that machine. */
@@ -54,20 +61,28 @@ export class AgentSnapshots extends pulumi.ComponentResource {
     const p = args.placement;
     this.connection = sshConnection(args.target, args.auth);
 
-    this.installed = new command.remote.Command(
-      `${name}-install`,
-      {
-        connection: this.connection,
-        create: renderRemoteCommand(
-          "install-agent-snapshots",
-          readTemplate("install-agent-snapshots.sh"),
-          snapshotInstallEnv(p),
-        ),
-        // The agent left the stack: stop its timer. Its snapshots, and the data, stay where they are.
-        delete: snapshotUninstallCommand(p),
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this },
+    const install = (resourceName: string, connection: command.types.input.remote.ConnectionArgs) =>
+      new command.remote.Command(
+        resourceName,
+        {
+          connection,
+          create: renderRemoteCommand(
+            "install-agent-snapshots",
+            readTemplate("install-agent-snapshots.sh"),
+            snapshotInstallEnv(p),
+          ),
+          // The agent left the stack: stop its timer. Its snapshots, and the data, stay where they are.
+          delete: snapshotUninstallCommand(p),
+          addPreviousOutputInEnv: false,
+        },
+        { parent: this },
+      );
+    this.installed = install(`${name}-install`, this.connection);
+    this.standbyInstalls = Object.fromEntries(
+      Object.entries(args.standbys ?? {}).map(([node, target]) => [
+        node,
+        install(`${name}-install-${node}`, sshConnection(target, args.auth)),
+      ]),
     );
 
     const onMachine = (cmd: string) => pasteable(args.sshCommand, cmd);

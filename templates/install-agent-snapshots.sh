@@ -113,10 +113,16 @@ else
   mkdir -p "$UNIT_DIR"
   # Idle I/O priority and a low CPU priority: the node runs guests. Persistent: a run missed while the machine was
   # off happens at the next boot. The random delay spreads several agents' runs.
+  # An LXC agent's snapshot runs only on the node that holds the container: /etc/pve/lxc is pmxcfs' link to this
+  # node's own nodes/<node>/lxc (pve-cluster src/pmxcfs/pmxcfs.c:663-686). Under HA, every node the agent may run on
+  # has the timer (its data and snapshots are on shared storage), and only the one holding it takes the snapshot.
+  on_this_node=
+  [[ -z $VMID ]] || on_this_node="
+ConditionPathExists=/etc/pve/lxc/$VMID.conf"
   if cat <<EOF | write_if_changed "$UNIT_DIR/$unit.service" 0644; then units_changed=yes; fi
 [Unit]
 Description=hermes-lxc: snapshot of agent $AGENT's data ($DATA_DIR)
-ConditionPathIsDirectory=$DATA_DIR
+ConditionPathIsDirectory=$DATA_DIR$on_this_node
 
 [Service]
 Type=oneshot

@@ -51,6 +51,22 @@ describe("an HA LXC on PVE 9", () => {
     expect(ct.inputs.protection).toBe(true);
   });
 
+  it("installs the snapshot commands and timer on every node HA may run the agent on, the same on each", () => {
+    const installs = ofType(run, T.command).filter((r) => /^hermes-snapshots-install/.test(r.name));
+    const host = (r: { inputs: Record<string, unknown> }) =>
+      (unwrapSecrets(r.inputs.connection) as { host: string }).host;
+    expect(installs.map((r) => [r.name, host(r)]).sort()).toEqual([
+      ["hermes-snapshots-install", "gihyeon.intra"],
+      ["hermes-snapshots-install-pve2", "10.1.10.3"],
+      ["hermes-snapshots-install-pve3", "10.1.10.4"],
+    ]);
+    const creates = installs.map((r) => unwrapSecrets(r.inputs.create) as string);
+    expect(new Set(creates).size).toBe(1);
+    expect(creates[0]).toContain("SNAPSHOT_ROOT='/mnt/pve/nas/hermes-snapshots'");
+    expect(creates[0]).toContain("VMID='118'");
+    for (const r of installs) expect(r.inputs.delete).toBe(installs[0].inputs.delete);
+  });
+
   it("prepares the shared host directories once, through the home node", () => {
     const dirs = ofType(run, T.command).filter((r) => r.name.endsWith("-host-dirs"));
     expect(dirs.map((d) => d.name)).toEqual(["hermes-host-dirs"]);
@@ -86,6 +102,7 @@ describe("without ha", () => {
   it("registers no HA resource and no shared flag", async () => {
     const run = await runProgram(homelabWithSecrets());
     for (const t of Object.values(HA)) expect(ofType(run, t)).toHaveLength(0);
+    expect(ofType(run, T.command).filter((r) => /^hermes-snapshots-install/.test(r.name))).toHaveLength(1);
     const mps = named(run, "hermes-ct").inputs.mountPoints as Array<Record<string, unknown>>;
     expect(mps.every((m) => m.shared === undefined)).toBe(true);
   });

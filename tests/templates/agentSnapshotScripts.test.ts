@@ -337,7 +337,7 @@ describe("restore-agent-data.sh", () => {
 });
 
 describe("install-agent-snapshots.sh", () => {
-  const installEnv = (schedule = "daily") => {
+  const installEnv = (schedule = "daily", vmId: number | null = 118) => {
     const paths = {
       binDir: path.join(root, "sbin"),
       libDir: path.join(root, "lib"),
@@ -357,7 +357,7 @@ describe("install-agent-snapshots.sh", () => {
         dataPath: data,
         directory: snaps,
         containerName: "hermes-gw",
-        vmId: 118,
+        vmId: vmId ?? undefined,
         settings: { schedule, keep: 3, maxAgeDays: 30 },
       },
       paths,
@@ -377,6 +377,10 @@ describe("install-agent-snapshots.sh", () => {
       `ExecStart=${root}/sbin/hermes-lxc-snapshot ct-gw scheduled`,
     );
     expect(calls()).toContain("systemctl enable hermes-lxc-snapshot-ct-gw.timer");
+    // Only the node that holds CT 118 (its conf under this node's /etc/pve/lxc) takes the scheduled snapshot.
+    expect(fs.readFileSync(`${root}/units/hermes-lxc-snapshot-ct-gw.service`, "utf8")).toContain(
+      `ConditionPathIsDirectory=${data}\nConditionPathExists=/etc/pve/lxc/118.conf\n\n[Service]`,
+    );
     expect(stat(`${root}/conf/ct-gw.conf`)).toBe("0:0 600");
     // The installed commands, as an operator types them.
     const snap = sh(`PATH='${bin}':$PATH '${root}/sbin/hermes-lxc-snapshot' ct-gw`);
@@ -385,6 +389,14 @@ describe("install-agent-snapshots.sh", () => {
     const usage = spawnSync(`${root}/sbin/hermes-lxc-restore`, ["nope"], { encoding: "utf8" });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("(ids: ct-gw )");
+  });
+
+  it("on a Docker host (no VMID) the timer has no node condition", () => {
+    expect(run("install-agent-snapshots.sh", installEnv("daily", null)).code).toBe(0);
+    const unit = fs.readFileSync(`${root}/units/hermes-lxc-snapshot-ct-gw.service`, "utf8");
+    expect(unit).toContain(`ConditionPathIsDirectory=${data}\n\n[Service]`);
+    expect(unit).not.toContain("/etc/pve");
+    run("install-agent-snapshots.sh", installEnv("off"));
   });
 
   it("a re-run changes nothing and reloads nothing (its time: npm run bench:snapshots); schedule off removes the timer and keeps snapshots", () => {
