@@ -11,6 +11,12 @@
  * jest runner activates it through the environment before the test files load), the hook included.
  *
  * Code that runs when a module loads (top-level constants, regex literals) stays static: it runs before any hook.
+ *
+ * And a bail, in mutant runs: once a test has failed under a mutant, the mutant is killed, and every test and
+ * describe block that would run after it, in this file and the next ones, is skipped (a skipped block's beforeAll
+ * does not run). Stryker's jest runner cannot bail itself (jest has no programmatic bail: it sets `bail: false`), so
+ * without this a mutant runs every test that covers it even after the first kill: for a validator that the config
+ * schema calls, hundreds of tests in twenty files.
  */
 const { TestEnvironment } = require("jest-environment-node");
 
@@ -28,15 +34,29 @@ function testsUnder(block) {
   );
 }
 
+/** The mutant a test has failed under (process-wide: jest runs a mutant's test files one after another here). */
+const KILLED = Symbol.for("hermes-lxc.mutation.killed");
+
+/** Skips what is left of a mutant's run once one of its tests has failed. */
+function bail(event) {
+  const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
+  if (event.name === "test_done" && event.test.errors.length > 0) process[KILLED] = mutant;
+  else if (event.name === "hook_failure") process[KILLED] = mutant;
+  else if (process[KILLED] !== mutant) return;
+  else if (event.name === "run_describe_start") event.describeBlock.mode = "skip";
+  else if (event.name === "test_start") event.test.mode = "skip";
+}
+
 class HookCoverageEnvironment extends TestEnvironment {
   /** The beforeAll hooks that ran in this file: the coverage key they ran under and their describe block. */
   #hookRuns = [];
 
   async handleTestEvent(event) {
-    // Set by Stryker's wrapper (`__stryker__`, its instrumenter context); absent in a plain jest run. Coverage counts
-    // in the dry run only: a mutant run has its mutant id in the environment.
+    // A mutant run has its mutant's id in the environment; the dry run, which measures coverage, has not.
+    if (process.env.__STRYKER_ACTIVE_MUTANT__ !== undefined) return bail(event);
+    // Set by Stryker's wrapper (`__stryker__`, its instrumenter context); absent in a plain jest run.
     const stryker = this.global.__stryker__;
-    if (!stryker || process.env.__STRYKER_ACTIVE_MUTANT__ !== undefined) return;
+    if (!stryker) return;
     if (event.name === "hook_start" && event.hook.type === "beforeAll") {
       const key = `\u0000beforeAll ${this.#hookRuns.length}`;
       this.#hookRuns.push({ key, block: event.hook.parent });
