@@ -54,10 +54,10 @@ export const REFUSED_ACCESS_ENV: Readonly<Record<string, string>> = {
 
 /**
  * A platform variable that decides who may talk to the agent (allow-lists, allow-all, rooms and channels). The first
- * form covers `_ALLOW_FROM` too (YUANBAO_DM_ALLOW_FROM); the second is for a name that ends there
+ * form covers `_ALLOW_FROM` too (YUANBAO_DM_ALLOW_FROM); the second for one that does not go on with `_`
  * (SIMPLEX_GROUP_ALLOWED). tests/unit/accessEnv.test.ts checks that each form is the only one some variable matches.
  */
-export const ACCESS_NAME = /_ALLOW(ED)?_|_GROUP_ALLOWED$/;
+export const ACCESS_NAME = /_ALLOW(ED)?_|_GROUP_ALLOWED/;
 
 /** Why `name` may not be set by hand, naming the typed setting, or undefined when it is not an access variable. */
 export function accessEnvProblem(
