@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Stryker over components/config/ in file groups, one after another, each with its own incremental file (a group
+# that finishes keeps its results even if a later one is stopped), then one run over the whole folder that reuses
+# every group's results and writes the folder's score (reports/mutation/config/). Unit tier only, static mutants
+# ignored (README, Benchmarks, says why). Usage: bash tests/mutation/config-groups.sh [group...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+c=components/config
+declare -A groups=(
+  [config-ha]="$c/ha.ts,$c/haRules.ts,$c/lxcRules.ts,$c/snapshotRules.ts"
+  [config-agent]="$c/agentRules.ts,$c/agentSecrets.ts,$c/mcpRules.ts"
+  [config-access]="$c/platforms/access.ts,$c/platforms/platform.ts,$c/rawConfig.ts,$c/fields.ts"
+  [config-platforms]="$c/platforms/*.ts,!$c/platforms/access.ts,!$c/platforms/platform.ts"
+  [config-rest]="$c/*.ts,!$c/ha.ts,!$c/haRules.ts,!$c/lxcRules.ts,!$c/snapshotRules.ts,!$c/agentRules.ts,!$c/agentSecrets.ts,!$c/mcpRules.ts,!$c/rawConfig.ts,!$c/fields.ts"
+)
+order=(config-ha config-agent config-access config-platforms config-rest)
+export MUTATION_TIERS=unit
+for g in "${@:-${order[@]}}"; do
+  echo "== $g: ${groups[$g]} ($(date -u +%T))"
+  MUTATE="${groups[$g]}" MUTATION_PART="$g" npx stryker run --ignoreStatic
+done
+inputs=()
+for g in "${order[@]}"; do inputs+=("reports/mutation/$g/stryker-incremental.json"); done
+node tests/mutation/merge-incremental.js reports/mutation/config/stryker-incremental.json "${inputs[@]}"
+echo "== components/config, every group's results reused ($(date -u +%T))"
+MUTATE=components/config npx stryker run --ignoreStatic
