@@ -15,6 +15,12 @@ declare -A groups=(
 )
 order=(config-ha config-agent config-access config-platforms config-rest)
 export MUTATION_TIERS=unit
+# The test names by file, fresh, so that each mutant loads only the test files that covered it (sequencer.js).
+names=reports/mutation/test-names.json
+if [ ! -f "$names" ] || [ -n "$(find tests components index.ts -name '*.ts' -newer "$names" | head -1)" ]; then
+  bash tests/mutation/test-names.sh
+fi
+export MUTATION_TEST_NAMES="$PWD/reports/mutation/test-names.json"
 for g in "${@:-${order[@]}}"; do
   echo "== $g: ${groups[$g]} ($(date -u +%T))"
   MUTATE="${groups[$g]}" MUTATION_PART="$g" npx stryker run --ignoreStatic
