@@ -46,7 +46,9 @@ export default {
     "bin",
     "coverage",
   ],
-  reporters: ["clear-text", "progress-append-only", "html", "json"],
+  // survivor-log (tests/mutation/survivorLog.mjs): survivors as they come, in <report dir>/survivors.txt.
+  plugins: ["@stryker-mutator/*", "./tests/mutation/survivorLog.mjs"],
+  reporters: ["clear-text", "progress-append-only", "html", "json", "survivor-log"],
   htmlReporter: { fileName: `${reports}/mutation.html` },
   jsonReporter: { fileName: `${reports}/mutation.json` },
   // The program tests run the whole program under mocks several times per file: give a mutant room before it counts

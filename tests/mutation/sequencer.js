@@ -1,8 +1,8 @@
 /**
  * Test order and selection for mutation runs.
  *
- * Order: the unit test named after a mutated file first (tests/unit/validators.test.ts for
- * MUTATE=components/lib/validators.ts), then the other unit tests, smallest file first, the program tier last. A
+ * Order: the unit test named after the mutated file first (tests/unit/validators.test.ts for a mutant in
+ * components/lib/validators.ts: Stryker names that file to jest's findRelatedTests), then the other unit tests, smallest file first, the program tier last. A
  * mutant's run stops at its first failing test (tests/mutation/environment.js bails), so a mutant a unit test kills
  * costs that unit test, not the program tier's whole-program runs first (jest's own order puts the slowest files
  * first).
@@ -21,30 +21,19 @@ const path = require("node:path");
 /** Full test names by test file, relative to the project root (tests/mutation/test-names.sh). */
 const namesByFile = (file) => new Map(Object.entries(JSON.parse(fs.readFileSync(file, "utf8"))));
 
-/** The unit tests named after the files MUTATE names (files, a folder's files, comma-separated; `!` excludes). */
-const ownTests = new Set(
-  (process.env.MUTATE ?? "")
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => !part.startsWith("!"))
-    .flatMap((part) =>
-      fs.statSync(part, { throwIfNoEntry: false })?.isDirectory() ? fs.readdirSync(part) : [part],
-    )
-    .filter((file) => file.endsWith(".ts"))
-    .map((file) => `${path.basename(file, ".ts")}.test.ts`),
-);
-
 class UnitFirst extends Sequencer {
   constructor(options) {
     super(options);
     this.pattern = options?.globalConfig?.testNamePattern;
     const names = process.env.MUTATION_TEST_NAMES;
     this.names = names && this.pattern ? namesByFile(names) : undefined;
+    const mutated = options?.globalConfig?.findRelatedTests ? (options.globalConfig.nonFlagArgs ?? []) : [];
+    this.ownTests = new Set(mutated.map((file) => `${path.basename(file, ".ts")}.test.ts`));
   }
 
   sort(tests) {
     const rank = (t) =>
-      ownTests.has(path.basename(t.path)) && t.path.includes("/tests/unit/")
+      this.ownTests.has(path.basename(t.path)) && t.path.includes("/tests/unit/")
         ? 0
         : t.path.includes("/tests/program/")
           ? 2
