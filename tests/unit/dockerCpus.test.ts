@@ -24,6 +24,13 @@ describe("dockerCpus", () => {
   });
 });
 
+describe("providerCpusString", () => {
+  it("reads zero NanoCPUs back as 0, as the provider does", () => {
+    expect(providerCpusString(0n)).toBe("0");
+    expect(dockerCpus("0")).toBe("0");
+  });
+});
+
 describe("nanoCpus", () => {
   it("reads a whole decimal number only, and names what it refused", () => {
     expect(nanoCpus("2.5")).toBe(2_500_000_000n);
