@@ -1,7 +1,8 @@
 /**
- * A Stryker reporter that writes each surviving or uncovered mutant as soon as it is known, one line each, to
- * survivors.txt next to the run's JSON report: on two shared cores a run takes an hour, and the clear-text and JSON
- * reports only come at its end. `file:line:column status mutator -> replacement`.
+ * A Stryker reporter that writes each mutant's result as soon as it is known, one line each, next to the run's JSON
+ * report: survivors.txt (survived and not covered) and results.txt (every tested mutant). On two shared cores a run
+ * takes an hour, and the clear-text and JSON reports only come at its end; a run stopped early keeps its results
+ * here. `file:line:column status mutator -> replacement`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,22 +12,23 @@ class SurvivorLog {
   static inject = [commonTokens.options];
 
   constructor(options) {
-    this.file = path.join(path.dirname(options.jsonReporter.fileName), "survivors.txt");
+    const dir = path.dirname(options.jsonReporter.fileName);
+    this.survivors = path.join(dir, "survivors.txt");
+    this.results = path.join(dir, "results.txt");
   }
 
   onDryRunCompleted() {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(this.file, "");
+    fs.mkdirSync(path.dirname(this.survivors), { recursive: true });
+    for (const file of [this.survivors, this.results]) fs.writeFileSync(file, "");
   }
 
   onMutantTested(result) {
-    if (result.status !== "Survived" && result.status !== "NoCoverage") return;
     const { line, column } = result.location.start;
     const replacement = (result.replacement ?? "").replace(/\s+/g, " ");
-    fs.appendFileSync(
-      this.file,
-      `${result.fileName}:${line}:${column + 1} ${result.status} ${result.mutatorName} -> ${replacement}\n`,
-    );
+    const entry = `${result.fileName}:${line}:${column + 1} ${result.status} ${result.mutatorName} -> ${replacement}\n`;
+    fs.appendFileSync(this.results, entry);
+    if (result.status === "Survived" || result.status === "NoCoverage")
+      fs.appendFileSync(this.survivors, entry);
   }
 }
 
