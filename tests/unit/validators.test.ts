@@ -310,6 +310,9 @@ describe("format rules at their edges", () => {
     expect(isIpv4("10.1.10.30")).toBe(true);
     expect(isIpv4("0.0.0.0")).toBe(true);
     expect(isIpv4("10.1.10.0")).toBe(true);
+    // A zero inside or at the end of an octet is no leading zero.
+    for (const good of ["10.1.100.3", "100.10.0.1", "10.100.1.1", "10.1.200.30"])
+      expect({ good, ok: isIpv4(good) }).toEqual({ good, ok: true });
     for (const bad of ["010.1.10.30", "10.01.10.30", "10.1.10.030", "10.1.10", "10.1.10.256", "::1"])
       expect({ bad, ok: isIpv4(bad) }).toEqual({ bad, ok: false });
     expect(ipv4InSubnet("10.1.10.30", "10.1.10.30/32")).toBe(true);
@@ -326,6 +329,8 @@ describe("format rules at their edges", () => {
     expect(parseSshPublicKey(`${type} !${b64}`)).toBe("key blob is not base64");
     expect(parseSshPublicKey(`ssh-rsa ${b64}`)).toBe("key blob does not contain a ssh-rsa key");
     expect(parseSshPublicKey(`${type} ${Buffer.alloc(0).toString("base64")}=`)).toMatch(/^key blob /);
+    // "A===" passes the base64 check and decodes to no bytes at all: a blob without even a type name.
+    expect(parseSshPublicKey(`${type} A===`)).toBe(`key blob does not contain a ${type} key`);
     expect(parseSshPublicKey(`ssh-dss ${b64}`)).toBe(
       "key type must be one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com",
     );
