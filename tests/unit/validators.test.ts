@@ -379,6 +379,32 @@ describe("format rules at their edges", () => {
     );
   });
 
+  it("SSH keys: an ECDSA point has its curve's exact length (65, 97, 133 bytes), no more, no less", () => {
+    const blob = (...fields: Buffer[]) =>
+      Buffer.concat(
+        fields.flatMap((x) => {
+          const l = Buffer.alloc(4);
+          l.writeUInt32BE(x.length);
+          return [l, x];
+        }),
+      ).toString("base64");
+    const point = (bytes: number) => Buffer.concat([Buffer.from([4]), Buffer.alloc(bytes - 1, 9)]);
+    for (const [curve, bytes] of [
+      ["nistp256", 65],
+      ["nistp384", 97],
+      ["nistp521", 133],
+    ] as const) {
+      const type = `ecdsa-sha2-${curve}`;
+      const line = (n: number) => `${type} ${blob(Buffer.from(type), Buffer.from(curve), point(n))}`;
+      expect(parseSshPublicKey(line(bytes))).toMatchObject({ type });
+      for (const n of [bytes - 1, bytes + 1])
+        expect({ n, problem: parseSshPublicKey(line(n)) }).toEqual({
+          n,
+          problem: `key blob does not hold a ${curve} public key`,
+        });
+    }
+  });
+
   it("SSH keys: a length prefix that runs past the blob, or a blob that ends inside one, is malformed", () => {
     const [, b64] = KEY.split(" ");
     const raw = Buffer.from(b64, "base64");
