@@ -18,7 +18,10 @@ module.exports = {
   testMatch: (process.env.MUTATION_TIERS ?? "unit,program")
     .split(",")
     .map((tier) => `<rootDir>/tests/${tier}/**/*.test.ts`),
-  // It reads components/config/*.ts as text (renovate's regexes), which the sandbox's instrumented copies are not.
+  // Node's environment, with what a beforeAll runs credited to the tests of its block (environment.js says why).
+  testEnvironment: require.resolve("./environment.js"),
   testSequencer: "<rootDir>/tests/mutation/sequencer.js",
+  // renovate.test.ts reads components/config/*.ts as text (renovate's regexes), which the sandbox's instrumented
+  // copies are not.
   testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/unit/renovate\\.test\\.ts$"],
 };

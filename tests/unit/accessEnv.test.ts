@@ -8,6 +8,7 @@
  * (the Weixin/WhatsApp Cloud policies) and website/docs/reference/environment-variables.md @00067189.
  */
 import { PLATFORMS } from "../../components/config/platforms";
+import { ACCESS_NAME } from "../../components/config/platforms/access";
 import { ConfigError } from "../../components/config/errors";
 import { parseStackConfig } from "../../components/config/stack";
 import { homelabWithSecrets, readProjectFile } from "../helpers/stackFile";
@@ -163,9 +164,23 @@ describe("variables that widen who may talk to the agent", () => {
 
   it("every allow-list or allow-all variable a platform module writes is in hermes' list above", () => {
     const written = PLATFORMS.flatMap((p) => Object.keys(p.variables)).filter((n) =>
-      /_ALLOW(ED)?_|_ALLOW_FROM|_GROUP_ALLOWED|_POLICY$/.test(n),
+      /_ALLOW(ED)?_|_GROUP_ALLOWED|_POLICY$/.test(n),
     );
     expect(written.filter((n) => !(n in UPSTREAM_ACCESS_VARIABLES))).toEqual([]);
+  });
+
+  // No dead form: `_ALLOW_FROM` once stood here as a third form, shadowed by `_ALLOW(ED)?_`, which already matches
+  // every name that contains it.
+  it("each form of the access-name pattern is the only one some platform variable matches", () => {
+    const forms = ACCESS_NAME.source.split("|");
+    const names = PLATFORMS.flatMap((p) => Object.keys(p.variables));
+    const onlyThis = forms.map((form) =>
+      names.filter(
+        (n) => new RegExp(form).test(n) && forms.every((f) => f === form || !new RegExp(f).test(n)),
+      ),
+    );
+    expect(onlyThis.map((matched) => matched.length > 0)).toEqual(forms.map(() => true));
+    expect(onlyThis[1]).toEqual(["SIMPLEX_GROUP_ALLOWED"]);
   });
 
   // The same keys in config.yaml (gateway/config.py load_gateway_config bridges them from every one of these places

@@ -91,6 +91,13 @@ describe("encodeAgentFilesPayload", () => {
     expect(message).not.toContain(SECRET);
   });
 
+  it("refuses a path that is not a string (an untyped caller) with its own message", () => {
+    for (const bad of [42, undefined, null])
+      expect(() => validateAgentFilePath(bad as unknown as string)).toThrow(
+        `agent file path ${JSON.stringify(String(bad))} must be a non-empty string`,
+      );
+  });
+
   it("accepts the deepest allowed path and dotfiles", () => {
     expect(() => validateAgentFilePath("a/b/c/d.md")).not.toThrow();
     expect(() => validateAgentFilePath(".env")).not.toThrow();

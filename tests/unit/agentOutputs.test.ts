@@ -44,4 +44,24 @@ describe("agent endpoints in the stack outputs", () => {
         "root@10.1.10.57   # then open http://localhost:9200/",
     );
   });
+
+  it("the dashboard published on every address is tunnelled to the host's loopback; on one address, to that one", () => {
+    const on = (bind: string) =>
+      agentWith((a, s) => {
+        a.dashboard = { enabled: true, basicAuthUser: "me", bind };
+        s.dashboardPassword = "a-long-dashboard-password";
+      });
+    expect(dashboardTunnel(on("0.0.0.0"), SSH)).toMatch(/^ssh -N -L 9119:127\.0\.0\.1:9119 -o /);
+    expect(dashboardTunnel(on("10.1.10.57"), SSH)).toMatch(/^ssh -N -L 9119:10\.1\.10\.57:9119 -o /);
+  });
+
+  it("refuses to build a tunnel from anything but an ssh command", () => {
+    const agent = agentWith((a, s) => {
+      a.dashboard = { enabled: true, basicAuthUser: "me" };
+      s.dashboardPassword = "a-long-dashboard-password";
+    });
+    expect(() => dashboardTunnel(agent, "scp root@10.1.10.57")).toThrow(
+      "the dashboard tunnel needs an ssh command",
+    );
+  });
 });

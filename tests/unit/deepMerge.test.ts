@@ -75,6 +75,24 @@ describe("deepMerge", () => {
     expect(JSON.stringify([base, override])).toBe(before);
   });
 
+  it("returns ordinary data properties, as JSON.parse would: a caller may delete or redefine any key", () => {
+    const merged = deepMerge({ a: 1, n: { b: 2 } }, { n: { c: 3 }, d: 4 });
+    for (const [obj, key] of [
+      [merged, "a"],
+      [merged, "d"],
+      [merged.n, "b"],
+      [merged.n, "c"],
+    ] as const)
+      expect(Object.getOwnPropertyDescriptor(obj, key)).toEqual({
+        value: (obj as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    delete merged.a;
+    expect(merged).toEqual({ n: { b: 2, c: 3 }, d: 4 });
+  });
+
   it("returns a result that shares no objects or arrays with its inputs", () => {
     const base = { list: [1], only: { inBase: true } };
     const override = { added: { list: [2] }, only: { inOverride: true } };

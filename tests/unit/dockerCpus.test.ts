@@ -23,3 +23,18 @@ describe("dockerCpus", () => {
     expect(dockerCpus("0.05")).toBeUndefined();
   });
 });
+
+describe("providerCpusString", () => {
+  it("reads zero NanoCPUs back as 0, as the provider does", () => {
+    expect(providerCpusString(0n)).toBe("0");
+    expect(dockerCpus("0")).toBe("0");
+  });
+});
+
+describe("nanoCpus", () => {
+  it("reads a whole decimal number only, and names what it refused", () => {
+    expect(nanoCpus("2.5")).toBe(2_500_000_000n);
+    for (const bad of ["x2", "2x", "2.5.", ".5", "2.1234567891", ""])
+      expect(() => nanoCpus(bad)).toThrow(`not a decimal CPU count: ${bad}`);
+  });
+});

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ENV_FILE_HEADER, renderEnvFile } from "../../components/lib/envFile";
+import { ENV_FILE_HEADER, envValueProblem, renderEnvFile } from "../../components/lib/envFile";
 
 const DUMP =
   "import json, sys; from dotenv import dotenv_values; json.dump([dotenv_values(f) for f in sys.argv[1:]], sys.stdout, ensure_ascii=False)";
@@ -246,5 +246,17 @@ describe("renderEnvFile's order", () => {
       .split("\n")
       .slice(1, -1);
     expect(lines.map((l) => l.split("=")[0])).toEqual([...names].sort());
+  });
+});
+
+describe("envValueProblem", () => {
+  it("refuses a value that is not a string (an untyped caller), naming neither", () => {
+    for (const value of [undefined, null, 42, { toString: () => "x" }])
+      expect(envValueProblem(value as unknown as string)).toBe("must be a string");
+  });
+
+  it("refuses a name that is not a string, even one that prints as a valid name", () => {
+    const name = { toString: () => "A" } as unknown as string;
+    expect(() => renderEnvFile([{ name, value: "x" }])).toThrow('.env variable name "A" must match');
   });
 });

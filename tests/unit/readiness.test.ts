@@ -24,6 +24,12 @@ describe("readiness output", () => {
     expect(parseReadiness(`  address=10.1.10.57  \n\thost_key=${KEY}\n`).address).toBe("10.1.10.57");
     expect(() => parseReadiness(`address=10.1.10.57 extra\nhost_key=${KEY}`)).toThrow(/no valid address/);
   });
+  it("takes a line whole up to its end: a carriage return inside a value does not leave the part before it", () => {
+    expect(() => parseReadiness(`address=10.1.10.57\r10.9.9.9\nhost_key=${KEY}`)).toThrow(/no valid address/);
+    expect(() => parseReadiness(`address=10.1.10.57\nhost_key=${KEY}\u2028ssh-ed25519 AAAA`)).toThrow(
+      /no host_key|host key is invalid/,
+    );
+  });
   it("quotes at most 200 characters of the output in its error", () => {
     const message = (() => {
       try {

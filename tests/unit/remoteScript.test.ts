@@ -25,6 +25,12 @@ describe("remote command rendering", () => {
   });
   it("quotes a value as exactly one shell word, quotes included", () => {
     expect(shellQuote("it's")).toBe("'it'\\''s'");
+    // Every quote, not only the first: a second one would otherwise end the word and run what follows.
+    const hostile = "a'b'; touch /tmp/pwned; echo 'c";
+    expect(shellQuote(hostile)).toBe(`'a'\\''b'\\''; touch /tmp/pwned; echo '\\''c'`);
+    expect(execFileSync("bash", ["-c", `printf %s ${shellQuote(hostile)}`], { encoding: "utf8" })).toBe(
+      hostile,
+    );
     expect(renderRemoteCommand("probe", "true", { B: "x y", A: 1 })).toBe(
       "A='1' B='x y' bash -c 'true' probe",
     );

@@ -310,6 +310,9 @@ describe("format rules at their edges", () => {
     expect(isIpv4("10.1.10.30")).toBe(true);
     expect(isIpv4("0.0.0.0")).toBe(true);
     expect(isIpv4("10.1.10.0")).toBe(true);
+    // A zero inside or at the end of an octet is no leading zero.
+    for (const good of ["10.1.100.3", "100.10.0.1", "10.100.1.1", "10.1.200.30"])
+      expect({ good, ok: isIpv4(good) }).toEqual({ good, ok: true });
     for (const bad of ["010.1.10.30", "10.01.10.30", "10.1.10.030", "10.1.10", "10.1.10.256", "::1"])
       expect({ bad, ok: isIpv4(bad) }).toEqual({ bad, ok: false });
     expect(ipv4InSubnet("10.1.10.30", "10.1.10.30/32")).toBe(true);
@@ -326,6 +329,8 @@ describe("format rules at their edges", () => {
     expect(parseSshPublicKey(`${type} !${b64}`)).toBe("key blob is not base64");
     expect(parseSshPublicKey(`ssh-rsa ${b64}`)).toBe("key blob does not contain a ssh-rsa key");
     expect(parseSshPublicKey(`${type} ${Buffer.alloc(0).toString("base64")}=`)).toMatch(/^key blob /);
+    // "A===" passes the base64 check and decodes to no bytes at all: a blob without even a type name.
+    expect(parseSshPublicKey(`${type} A===`)).toBe(`key blob does not contain a ${type} key`);
     expect(parseSshPublicKey(`ssh-dss ${b64}`)).toBe(
       "key type must be one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com",
     );
@@ -372,6 +377,32 @@ describe("format rules at their edges", () => {
     expect(parseSshPublicKey(rsa(Buffer.alloc(0), Buffer.alloc(128, 1)))).toBe(
       "key blob does not hold an RSA key of 1024+ bits",
     );
+  });
+
+  it("SSH keys: an ECDSA point has its curve's exact length (65, 97, 133 bytes), no more, no less", () => {
+    const blob = (...fields: Buffer[]) =>
+      Buffer.concat(
+        fields.flatMap((x) => {
+          const l = Buffer.alloc(4);
+          l.writeUInt32BE(x.length);
+          return [l, x];
+        }),
+      ).toString("base64");
+    const point = (bytes: number) => Buffer.concat([Buffer.from([4]), Buffer.alloc(bytes - 1, 9)]);
+    for (const [curve, bytes] of [
+      ["nistp256", 65],
+      ["nistp384", 97],
+      ["nistp521", 133],
+    ] as const) {
+      const type = `ecdsa-sha2-${curve}`;
+      const line = (n: number) => `${type} ${blob(Buffer.from(type), Buffer.from(curve), point(n))}`;
+      expect(parseSshPublicKey(line(bytes))).toMatchObject({ type });
+      for (const n of [bytes - 1, bytes + 1])
+        expect({ n, problem: parseSshPublicKey(line(n)) }).toEqual({
+          n,
+          problem: `key blob does not hold a ${curve} public key`,
+        });
+    }
   });
 
   it("SSH keys: a length prefix that runs past the blob, or a blob that ends inside one, is malformed", () => {

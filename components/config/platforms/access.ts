@@ -52,8 +52,12 @@ export const REFUSED_ACCESS_ENV: Readonly<Record<string, string>> = {
     "is A2A's allow-list; hermes-lxc does not publish A2A, talk to the agent through agents.<agent>.platforms.<platform>",
 };
 
-/** A platform variable that decides who may talk to the agent (allow-lists, allow-all, rooms and channels). */
-const ACCESS_NAME = /_ALLOW(ED)?_|_ALLOW_FROM|_GROUP_ALLOWED/;
+/**
+ * A platform variable that decides who may talk to the agent (allow-lists, allow-all, rooms and channels). The first
+ * form covers `_ALLOW_FROM` too (YUANBAO_DM_ALLOW_FROM); the second for one that does not go on with `_`
+ * (SIMPLEX_GROUP_ALLOWED). tests/unit/accessEnv.test.ts checks that each form is the only one some variable matches.
+ */
+export const ACCESS_NAME = /_ALLOW(ED)?_|_GROUP_ALLOWED/;
 
 /** Why `name` may not be set by hand, naming the typed setting, or undefined when it is not an access variable. */
 export function accessEnvProblem(
