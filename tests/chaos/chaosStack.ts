@@ -32,6 +32,7 @@ export class ChaosStack {
     this.world = new EngineWorld(stackName, "");
     this.writeStackFile();
     this.world.cli(["stack", "init", stackName, "--secrets-provider", "passphrase"]);
+    for (const [key, value] of Object.entries(target.extraSecrets())) this.setSecret(key, value);
     for (const a of agents) {
       this.setSecret(`agentSecrets.${a.name}.llmApiKey`, canary(`llm-${a.name}`));
       this.setSecret(`agentSecrets.${a.name}.telegramBotToken`, `123456:${canary(`telegram-${a.name}`)}`);
@@ -54,7 +55,9 @@ export class ChaosStack {
     const old = fs.readFileSync(file, "utf8");
     const salt = /^encryptionsalt: .*$/m.exec(old)?.[0];
     const secure = /^ {2}hermes-lxc:agentSecrets:\n(?: {4}.*\n?)*/m.exec(old)?.[0];
-    return `${salt ? `${salt}\n` : ""}${fresh.trimEnd()}\n${secure ? secure.trimEnd() + "\n" : ""}`;
+    // Single secrets of the stack (the Proxmox password of the lxcs path): `  hermes-lxc:<key>:` + `    secure: ...`.
+    const single = old.match(/^ {2}hermes-lxc:\w+:\n {4}secure: .*$/gm) ?? [];
+    return `${salt ? `${salt}\n` : ""}${fresh.trimEnd()}\n${[...single, ...(secure ? [secure.trimEnd()] : [])].map((b) => `${b}\n`).join("")}`;
   }
 
   setSecret(key: string, value: string): void {

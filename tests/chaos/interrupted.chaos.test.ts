@@ -5,36 +5,54 @@
  * (for an upgrade cut after its pre-change snapshot, also in that snapshot), no secret outside .env/auth.json, and a
  * no-op `up` that changes nothing. The trial table is printed at the end.
  *
- * CHAOS_SEED (default 20) and CHAOS_TRIALS (24 from `npm run test:chaos`, 3 in the engine tier) pick the plan (tests/chaos/planner.ts); a failing trial is
- * replayed with the same seed and a count that reaches it.
+ * CHAOS_SEED (default 20) and CHAOS_TRIALS (24 from `npm run test:chaos`, 3 in the engine tier) pick the plan
+ * (tests/chaos/planner.ts); a failing trial is replayed with the same seed and a count that reaches it. CHAOS_PATH
+ * picks the path: `dockerHosts` (default; DockerHostTarget) or `lxcs` (LxcTarget: the Proxmox API double on real
+ * LXC). A trial whose moment never came (the up ended first) is reported as not struck and not counted.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureDocker, systemEnv } from "../system/harness";
 import { ChaosStack, DataDigest, canary, lastLines } from "./chaosStack";
 import { CliRun, killPoint, workSteps } from "./cliRun";
-import { Flow, Trial, planTrials, stepsBeforeFault } from "./planner";
+import { LxcTarget } from "./lxcTarget";
+import { ChaosPath, FAULTS, Flow, Trial, planTrials, stepsBeforeFault } from "./planner";
 import { CONTAINER_CONFLICT } from "./recovery";
-import { ChaosTarget, DockerHostTarget } from "./target";
+import { ChaosTarget, DockerHostTarget, LinkFault } from "./target";
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20);
 // 3 (one SIGKILL per flow) when it runs with the engine tier; tests/chaos/run.sh sets 24 for `npm run test:chaos`.
 const COUNT = Number(process.env.CHAOS_TRIALS ?? 3);
 /** The first trial to run (the plan is the same; earlier trials are skipped): to replay or resume a seed. */
 const FROM = Number(process.env.CHAOS_FROM ?? 1);
+const PATH_UNDER_TEST = (process.env.CHAOS_PATH ?? "dockerHosts") as ChaosPath;
 const AGENT = "chaos";
 const CONTAINER = `hermes-${AGENT}`;
-const target: ChaosTarget = new DockerHostTarget();
+const PLAN = planTrials(SEED, COUNT, PATH_UNDER_TEST).filter((t) => t.id >= FROM);
+/** Schema of the first upgrade's image (calibration), then one more per upgrade trial: each a real migration. */
+const FIRST_SCHEMA = 50;
+const target: ChaosTarget =
+  PATH_UNDER_TEST === "lxcs"
+    ? new LxcTarget(
+        Array.from(
+          { length: 1 + PLAN.filter((t) => t.flow === "upgrade").length },
+          (_, i) => FIRST_SCHEMA + i,
+        ),
+      )
+    : new DockerHostTarget();
 
 let stack: ChaosStack;
 /** Resource steps that do work in a clean run of each flow (the planner's fractions are of these). */
 const flowSteps: Partial<Record<Flow, number>> = {};
 /** Schema of the next upgrade's image: every upgrade trial is a real upgrade with a config migration. */
-let nextSchema = 50;
+let nextSchema = FIRST_SCHEMA;
 
 interface Row {
   trial: Trial;
-  struck: string;
+  /** False when the fault's moment never came (the up ended first): reported, not counted. */
+  struck: boolean;
+  /** The step the engine was starting (or, for a SIGKILL, finishing) when the fault struck. */
+  when: string;
   killPoint: string;
   faultedExit: string;
   recovery: string[];
@@ -62,15 +80,11 @@ async function prepare(flow: Flow): Promise<() => Promise<string[]>> {
     };
   }
   const schema = nextSchema++;
-  const tag = `u${schema}`;
-  await target.sh(
-    `DOCKER_BUILDKIT=0 docker build -q --build-arg HERMES_STANDIN_CONFIG_VERSION=${schema} ` +
-      `--build-arg HERMES_STANDIN_BROKEN=0 -t hermes-standin:${tag} /root/standin >/dev/null`,
-  );
+  const tag = await target.upgradeTag(schema);
   stack.world.editStackFile((c) => (agentConfig(c).imageTag = tag));
   return async () => {
     const problems: string[] = [];
-    const want = await target.sh(`docker image inspect -f '{{.Id}}' hermes-standin:${tag}`);
+    const want = await target.sh(`docker image inspect -f '{{.Id}}' ${target.imageRepo}:${tag}`);
     const running = await target.sh(`docker inspect -f '{{.Image}}' ${CONTAINER}`);
     if (want !== running) problems.push(`the gateway does not run hermes-standin:${tag}`);
     const config = fs.readFileSync(path.join(target.hostDataDir(AGENT), "config.yaml"), "utf8");
@@ -99,6 +113,8 @@ async function invariants(before: DataDigest): Promise<string[]> {
   if (status !== "ok") problems.push("`hermes gateway status` fails in the gateway");
   const locks = stack.locks();
   if (locks.length > 0) problems.push(`lock files left: ${locks.join(", ")}`);
+  const pveLocks = target.proxmoxLocks();
+  if (pveLocks.length > 0) problems.push(`Proxmox locks left: ${pveLocks.join(", ")}`);
   const exported = stack.exportState();
   if (exported.pendingOperations.length > 0) {
     problems.push(
@@ -114,14 +130,18 @@ async function invariants(before: DataDigest): Promise<string[]> {
 /** For an upgrade cut after its pre-change snapshot ran: that snapshot holds the user's data as it was. */
 async function preChangeSnapshotHolds(before: DataDigest, since: number): Promise<string[]> {
   const dir = target.snapshotsDir(AGENT);
-  const newest = await target.sh(`ls -t ${dir} | grep -- '-pre-change\\.tar\\.\\(gz\\|zst\\)$' | head -n1`);
+  const newest = await target.snapshotSh(
+    `ls -t ${dir} | grep -- '-pre-change\\.tar\\.\\(gz\\|zst\\)$' | head -n1`,
+  );
   if (!newest) return ["no pre-change snapshot"];
-  const mtime = Number(await target.sh(`stat -c %Y ${dir}/${newest}`));
+  const mtime = Number(await target.snapshotSh(`stat -c %Y ${dir}/${newest}`));
   if (mtime < since) return []; // the cut came before the snapshot step: nothing to restore from, nothing needed
   const problems: string[] = [];
   const unpack = newest.endsWith(".zst") ? "zstd -dc" : "gzip -dc";
   for (const rel of ["memories/MEMORY.md", "state.db"]) {
-    const h = await target.sh(`${unpack} ${dir}/${newest} | tar -xO ${rel} | sha256sum | cut -d' ' -f1`);
+    const h = await target.snapshotSh(
+      `${unpack} ${dir}/${newest} | tar -xO ${rel} | sha256sum | cut -d' ' -f1`,
+    );
     if (h !== before[rel]) problems.push(`the pre-change snapshot ${newest} does not hold ${rel} as it was`);
   }
   return problems;
@@ -159,7 +179,8 @@ async function reapOrphans(): Promise<number> {
 async function runTrial(trial: Trial): Promise<Row> {
   const row: Row = {
     trial,
-    struck: "",
+    struck: false,
+    when: "",
     killPoint: "",
     faultedExit: "",
     recovery: [],
@@ -172,33 +193,33 @@ async function runTrial(trial: Trial): Promise<Row> {
   const total = flowSteps[trial.flow] ?? 1;
   const k = stepsBeforeFault(trial, total);
   let linkDown: Promise<void> | undefined;
-  let struckAt = "";
   let timer: NodeJS.Timeout | undefined;
+  const strike = (step: string, kill: () => void) => {
+    if (row.struck) return;
+    row.struck = true;
+    row.when = step;
+    clearTimeout(timer);
+    if (trial.fault === "sigkill") return kill();
+    const fault = trial.fault as LinkFault;
+    target.breakLink(fault);
+    linkDown = new Promise((r) => setTimeout(r, trial.downSeconds * 1000)).then(() => target.mend(fault));
+  };
   const faulted: CliRun = await stack.up({
     onStepStart: (count, step, kill) => {
       if (count !== k) return;
-      timer = setTimeout(() => {
-        struckAt = step;
-        if (trial.fault === "sigkill") return kill();
-        const [down, up] =
-          trial.fault === "link-drop"
-            ? [() => target.cutLink(), () => target.restoreLink()]
-            : [() => target.stopSshd(), () => target.startSshd()];
-        down();
-        linkDown = new Promise((r) => setTimeout(r, trial.downSeconds * 1000)).then(up);
-      }, trial.delayMs);
+      // A link fault strikes as the step starts; a SIGKILL its drawn delay later, or as the step ends if sooner.
+      if (trial.fault !== "sigkill" || trial.delayMs === 0) return strike(`${step} (start)`, kill);
+      timer = setTimeout(() => strike(`${step} +${trial.delayMs} ms`, kill), trial.delayMs);
+    },
+    onStepEnd: (count, step, kill) => {
+      if (count === k && trial.fault === "sigkill") strike(`${step} (as it finished)`, kill);
     },
   });
   // An up that ended before the moment came is not struck afterwards (the recovery must not meet the fault).
   clearTimeout(timer);
   await linkDown;
-  row.struck = struckAt ? `step ${k}/${total} +${trial.delayMs} ms` : "never (the up ended first)";
   row.killPoint =
-    trial.fault === "sigkill" && struckAt
-      ? killPoint(faulted.events)
-      : struckAt
-        ? `link down at ${struckAt}`
-        : "-";
+    trial.fault === "sigkill" && row.struck ? killPoint(faulted.events) : row.struck ? row.when : "-";
   row.faultedExit = faulted.signal ? faulted.signal : `exit ${faulted.code}`;
   const orphans = trial.fault === "sigkill" ? await reapOrphans() : 0;
   if (orphans > 0) row.faultedExit += ` (${orphans} orphaned plugin processes)`;
@@ -228,14 +249,14 @@ async function runTrial(trial: Trial): Promise<Row> {
     const noop = await stack.noopChanges();
     if (noop.length > 0) row.problems.push(`the no-op up changed: ${noop.join(", ")}`);
   }
-  row.outcome = row.problems.length === 0 ? "recovered" : "FAILED";
+  row.outcome = row.problems.length > 0 ? "FAILED" : row.struck ? "recovered" : "not struck (not counted)";
   return row;
 }
 
 beforeAll(
   async () => {
     await ensureDocker();
-    await target.buildImages();
+    await target.setUp();
     stack = new ChaosStack(target, "chaos", [{ name: AGENT, imageTag: "local", memoryMb: 1024 }]);
     // Calibration: a clean run of each flow counts its resource steps (the planner's moments are fractions of them).
     const first = await stack.up();
@@ -256,27 +277,36 @@ beforeAll(
 );
 
 afterAll(async () => {
+  const struck = rows.filter((r) => r.struck);
   const table = [
-    `interrupted trials (seed ${SEED}, ${rows.length} of ${COUNT} run; ${target.label}):`,
-    "| trial | flow | fault | struck | kill point (engine step in flight) | faulted up | recovery commands run | outcome |",
-    "|---|---|---|---|---|---|---|---|",
+    `interrupted trials (${target.path}, seed ${SEED}: ${struck.length} struck of ${rows.length} run, ` +
+      `${struck.filter((r) => r.outcome === "recovered").length} recovered; ${target.label}):`,
+    "| trial | path | flow | fault | struck at (engine step) | kill point (engine step in flight) | faulted up | recovery commands run | outcome |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.trial.id} | ${r.trial.flow} | ${r.trial.fault}${r.trial.downSeconds ? ` ${r.trial.downSeconds} s` : ""} | ${r.struck} | ${r.killPoint} | ${r.faultedExit} | ${r.recovery.join("; ")} | ${r.outcome}${r.problems.length ? `: ${r.problems.join("; ").replace(/\n/g, " ")}` : ""} |`,
+        `| ${r.trial.id} | ${target.path} | ${r.trial.flow} | ${r.trial.fault}${r.trial.downSeconds ? ` ${r.trial.downSeconds} s` : ""} | ${r.struck ? r.when : "not struck: the up ended first"} | ${r.killPoint} | ${r.faultedExit} | ${r.recovery.join("; ")} | ${r.outcome}${r.problems.length ? `: ${r.problems.join("; ").replace(/\n/g, " ")}` : ""} |`,
     ),
   ].join("\n");
   process.stderr.write(`\n${table}\n`);
   if (process.env.CHAOS_REPORT) fs.writeFileSync(process.env.CHAOS_REPORT, `${table}\n`, { flag: "a" });
+  for (const fault of FAULTS.filter((f): f is LinkFault => f !== "sigkill")) {
+    try {
+      target.mend(fault);
+    } catch {
+      /* not this path's link, or already mended */
+    }
+  }
   if (process.env.ENGINE_TIER_KEEP !== "1") {
-    target.restoreLink();
-    await target.sh(`docker rm -f ${CONTAINER} >/dev/null 2>&1 || true`);
+    await target.sh(`docker rm -f ${CONTAINER} >/dev/null 2>&1 || true`).catch(() => undefined);
     fs.rmSync(target.hostDataDir(AGENT), { recursive: true, force: true });
     stack?.remove();
   }
+  await target.tearDown();
 });
 
-describe(`interrupted pulumi up (seed ${SEED}, ${COUNT} trials)`, () => {
-  for (const trial of planTrials(SEED, COUNT).filter((t) => t.id >= FROM)) {
+describe(`interrupted pulumi up (${PATH_UNDER_TEST}, seed ${SEED}, ${COUNT} trials)`, () => {
+  for (const trial of PLAN) {
     it(`trial ${trial.id}: ${trial.flow}, ${trial.fault} at ${Math.round(trial.at * 100)}% of its steps`, async () => {
       const row = await runTrial(trial);
       rows.push(row);
