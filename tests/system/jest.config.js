@@ -25,7 +25,11 @@ module.exports = {
     // With the engine tier: the chaos tier's reduced set (3 interrupted trials, one SIGKILL per flow, about 6
     // minutes); `npm run test:chaos` runs the full set and the crowd.
     ...(toolchain.ok
-      ? ["<rootDir>/tests/engine/**/*.engine.test.ts", "<rootDir>/tests/chaos/interrupted.chaos.test.ts"]
+      ? [
+          "<rootDir>/tests/engine/**/*.engine.test.ts",
+          "<rootDir>/tests/chaos/interrupted.chaos.test.ts",
+          "<rootDir>/tests/chaos/interrupted-lxc.chaos.test.ts",
+        ]
       : []),
   ],
   modulePathIgnorePatterns: ["<rootDir>/tests/system/.cache/"],
