@@ -227,7 +227,7 @@ export function interruptedTrials(onPath: ChaosPath): void {
     const orphans = trial.fault === "sigkill" ? await reapOrphans() : 0;
     if (orphans > 0) row.faultedExit += ` (${orphans} orphaned plugin processes)`;
 
-    for (const r of stack.recover()) {
+    for (const r of await stack.recover()) {
       row.recovery.push(
         `${r.command.split(" ").slice(0, 2).join(" ")}: ${r.code === 0 ? "ok" : `exit ${r.code}`}`,
       );
@@ -238,7 +238,7 @@ export function interruptedTrials(onPath: ChaosPath): void {
     const conflict = CONTAINER_CONFLICT.exec(plain.output);
     if (plain.code !== 0 && conflict) {
       // The README's second step: Docker created the container, the killed CLI never recorded it.
-      for (const r of stack.removeUnrecordedContainer(conflict[1])) {
+      for (const r of await stack.removeUnrecordedContainer(conflict[1])) {
         row.recovery.push(`docker rm -f hermes-${conflict[1]}: ${r.code === 0 ? "ok" : `exit ${r.code}`}`);
       }
       plain = await stack.up();
