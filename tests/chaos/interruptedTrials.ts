@@ -228,8 +228,13 @@ export function interruptedTrials(onPath: ChaosPath): void {
     if (orphans > 0) row.faultedExit += ` (${orphans} orphaned plugin processes)`;
 
     for (const r of await stack.recover()) {
+      // `pulumi cancel`, `pulumi refresh`; the file backend's sidecar line by what it does.
+      const label = r.command.startsWith("pulumi ")
+        ? r.command.split(" ").slice(0, 2).join(" ")
+        : "empty .attrs sweep";
+      const removed = r.output.split("\n").filter((l) => l.endsWith(".attrs")).length;
       row.recovery.push(
-        `${r.command.split(" ").slice(0, 2).join(" ")}: ${r.code === 0 ? "ok" : `exit ${r.code}`}`,
+        `${label}: ${r.code === 0 ? "ok" : `exit ${r.code}`}${removed ? ` (${removed} removed)` : ""}`,
       );
       if (r.code !== 0) row.problems.push(`\`${r.command}\` failed: ${lastLines(r.output, 4)}`);
     }
