@@ -4,7 +4,7 @@
  * the README's recovery run word for word, and the checks that must hold after every trial (one healthy gateway per
  * agent, no lock, no pending operation, the user's data unchanged, no secret where it must not be).
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +12,13 @@ import { EngineWorld } from "../engine/engineWorld";
 import { CliRun, RunControl, changedSteps, runCli } from "./cliRun";
 import { containerRecoveryCommands, recoveryCommands } from "./recovery";
 import { ChaosAgent, ChaosTarget } from "./target";
+
+/** One README command run through bash: what it was, its exit code, what it printed. */
+export interface ShellRun {
+  command: string;
+  code: number;
+  output: string;
+}
 
 export const canary = (what: string): string => `canary-${what}-${randomBytes(8).toString("hex")}`;
 
@@ -32,6 +39,7 @@ export class ChaosStack {
     this.world = new EngineWorld(stackName, "");
     this.writeStackFile();
     this.world.cli(["stack", "init", stackName, "--secrets-provider", "passphrase"]);
+    for (const [key, value] of Object.entries(target.extraSecrets())) this.setSecret(key, value);
     for (const a of agents) {
       this.setSecret(`agentSecrets.${a.name}.llmApiKey`, canary(`llm-${a.name}`));
       this.setSecret(`agentSecrets.${a.name}.telegramBotToken`, `123456:${canary(`telegram-${a.name}`)}`);
@@ -54,7 +62,9 @@ export class ChaosStack {
     const old = fs.readFileSync(file, "utf8");
     const salt = /^encryptionsalt: .*$/m.exec(old)?.[0];
     const secure = /^ {2}hermes-lxc:agentSecrets:\n(?: {4}.*\n?)*/m.exec(old)?.[0];
-    return `${salt ? `${salt}\n` : ""}${fresh.trimEnd()}\n${secure ? secure.trimEnd() + "\n" : ""}`;
+    // Single secrets of the stack (the Proxmox password of the lxcs path): `  hermes-lxc:<key>:` + `    secure: ...`.
+    const single = old.match(/^ {2}hermes-lxc:\w+:\n {4}secure: .*$/gm) ?? [];
+    return `${salt ? `${salt}\n` : ""}${fresh.trimEnd()}\n${[...single, ...(secure ? [secure.trimEnd()] : [])].map((b) => `${b}\n`).join("")}`;
   }
 
   setSecret(key: string, value: string): void {
@@ -95,27 +105,37 @@ export class ChaosStack {
   }
 
   /** The README's recovery commands, word for word, each through bash in the project directory. */
-  recover(): Array<{ command: string; code: number; output: string }> {
+  recover(): Promise<ShellRun[]> {
     return this.bash(recoveryCommands(this.stackName));
   }
 
   /** The README's step for a gateway container Docker created and the killed CLI never recorded. */
-  removeUnrecordedContainer(agent: string): Array<{ command: string; code: number; output: string }> {
+  removeUnrecordedContainer(agent: string): Promise<ShellRun[]> {
     return this.bash(containerRecoveryCommands(agent, this.target.sshCommand()));
   }
 
-  private bash(commands: string[]): Array<{ command: string; code: number; output: string }> {
-    return commands.map((command) => {
-      const r = spawnSync("bash", ["-c", command], {
-        cwd: this.world.project,
-        env: this.env(),
-        encoding: "utf8",
-        timeout: 15 * 60 * 1000,
+  /**
+   * Each command through bash, one after the other. Asynchronous on purpose: on the lxcs path the Proxmox API double
+   * answers from this very process, and a synchronous spawn would leave `pulumi refresh` waiting on it forever.
+   */
+  private async bash(commands: string[]): Promise<ShellRun[]> {
+    const runs: ShellRun[] = [];
+    for (const command of commands) {
+      const run = await new Promise<ShellRun>((resolve) => {
+        const child = spawn("bash", ["-c", command], { cwd: this.world.project, env: this.env() });
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15 * 60 * 1000);
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve({ command, code: code ?? 1, output });
+        });
       });
-      const output = `${r.stdout}${r.stderr}`;
-      this.world.transcript.push(`$ ${command}\n${output}`);
-      return { command, code: r.status ?? 1, output };
-    });
+      this.world.transcript.push(`$ ${command}\n${run.output}`);
+      runs.push(run);
+    }
+    return runs;
   }
 
   /** Lock files left in the file backend (a killed CLI leaves its own). */

@@ -47,6 +47,8 @@ export interface CliRun {
 export interface RunControl {
   /** Called once per resource step that does work, when it starts (1-based count of such steps so far). */
   onStepStart?: (count: number, step: string, kill: () => void) => void;
+  /** Called when a resource step that does work finishes (its outputs or its failure), with the same count. */
+  onStepEnd?: (count: number, step: string, kill: () => void) => void;
 }
 
 /** Runs `pulumi <args>` with `--event-log`, following the events; `control` may SIGKILL the CLI at a step. */
@@ -71,6 +73,8 @@ export function runCli(
   let offset = 0;
   let partial = "";
   let workSteps = 0;
+  /** `<urn> <op>` of each started work step -> its 1-based count, for onStepEnd. */
+  const counts = new Map<string, number>();
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
@@ -108,7 +112,13 @@ export function runCli(
       }
       events.push(e);
       const m = applied(e);
-      if (m && isWork(m)) control.onStepStart?.(++workSteps, stepName(m), kill);
+      if (m && isWork(m)) {
+        counts.set(`${m.urn} ${m.op}`, ++workSteps);
+        control.onStepStart?.(workSteps, stepName(m), kill);
+      }
+      const done = finished(e);
+      const count = done && counts.get(`${done.urn} ${done.op}`);
+      if (done && count) control.onStepEnd?.(count, stepName(done), kill);
     }
   };
   const timer = setInterval(poll, 50);
@@ -144,6 +154,10 @@ export function runCli(
 /** The step an event starts, unless it is the preview's (planned, not applied). */
 const applied = (e: EngineEventLine): StepMetadata | undefined =>
   e.resourcePreEvent?.planning ? undefined : e.resourcePreEvent?.metadata;
+
+/** The step an event finishes (outputs or failure), unless it is the preview's. */
+const finished = (e: EngineEventLine): StepMetadata | undefined =>
+  e.resOutputsEvent?.planning ? undefined : (e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata);
 
 /** Resource steps that do work, in the order they started (the update's, not the preview's). */
 export function workSteps(events: EngineEventLine[]): string[] {

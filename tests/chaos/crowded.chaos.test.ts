@@ -49,7 +49,7 @@ const count = (events: string[], action: string) =>
 beforeAll(
   async () => {
     await ensureDocker();
-    await target.buildImages();
+    await target.setUp();
   },
   20 * 60 * 1000,
 );
@@ -137,7 +137,7 @@ describe(`${CROWD} agents on one Docker host`, () => {
   it(`an image change for all ${CROWD} re-creates each once, each after a pre-change snapshot`, async () => {
     const before = Object.fromEntries(stack.agents.map((a) => [a.name, stack.digest(a.name)]));
     // The first up pruned the stand-in tags no gateway used; build them again, as a registry would serve the pull.
-    await target.buildImages();
+    await target.setUp();
     const t0 = Math.floor(Date.now() / 1000);
     stack.world.editStackFile((c) => {
       for (const a of Object.values(c["hermes-lxc:agents"] as Record<string, Record<string, unknown>>)) {

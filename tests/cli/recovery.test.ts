@@ -2,8 +2,11 @@
  * The README's "If `pulumi up` was interrupted", against the real CLI and its file backend: a CLI killed with SIGKILL
  * while it holds the stack's lock leaves the lock behind (the next command refuses to run), and a pending create
  * (what the engine records before a create and clears when it returns) stays in the state; the README's recovery
- * commands, word for word, clear both. No provider plugin is needed: a refresh without --run-program only reads
- * what the state holds. The chaos tier (tests/chaos) proves the same commands after real interrupted deploys.
+ * commands, word for word, clear both. A kill while the file backend rewrites the `.attrs` sidecar of the stack's
+ * state (gocloud.dev fileblob setAttrs: os.Create, then the JSON) leaves it empty, and every command fails with
+ * `failed to load checkpoint: EOF` (found by the chaos tier's lxcs trial 3): the README's first line clears it. No
+ * provider plugin is needed: a refresh without --run-program only reads what the state holds. The chaos tier
+ * (tests/chaos) proves the same commands after real interrupted deploys.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -115,6 +118,36 @@ describe('README "If `pulumi up` was interrupted" with the real CLI', () => {
     expect(lockFiles()).toEqual([]);
     expect(pendingOperations()).toEqual([]);
     // And the stack is usable again.
+    expect(world.shell(`pulumi refresh --yes -s ${STACK}`).code).toBe(0);
+  });
+
+  it("an .attrs sidecar a kill left empty stops every command with `failed to load checkpoint: EOF`; the README's commands clear it", () => {
+    const attrs = path.join(world.home, ".pulumi", "stacks", "hermes-lxc", `${STACK}.json.attrs`);
+    expect(fs.statSync(attrs).size).toBeGreaterThan(0);
+    const urns = () =>
+      (
+        JSON.parse(world.shell(`pulumi stack export -s ${STACK}`).out) as {
+          deployment: { resources?: Array<{ urn: string }> };
+        }
+      ).deployment.resources?.map((r) => r.urn) ?? [];
+    const before = urns();
+    fs.writeFileSync(attrs, ""); // what setAttrs' os.Create leaves when the CLI dies before the JSON is written
+    for (const command of [`pulumi cancel -s ${STACK} --yes`, `pulumi stack export -s ${STACK}`]) {
+      const r = world.shell(command);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain("failed to load checkpoint: EOF");
+    }
+    for (const command of recoveryCommands(STACK)) {
+      const r = world.shell(command);
+      expect({ command, code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({
+        command,
+        code: 0,
+        out: "",
+      });
+    }
+    // The empty sidecar is gone; the refresh wrote a valid one with the state; the state's resources are all there.
+    expect(JSON.parse(fs.readFileSync(attrs, "utf8"))).toHaveProperty("md5");
+    expect(urns()).toEqual(before);
     expect(world.shell(`pulumi refresh --yes -s ${STACK}`).code).toBe(0);
   });
 });

@@ -10,7 +10,6 @@
  * The stand-in image reaches the LXC's Docker through a real pull, from a registry (standin-registry.py) that this
  * test runs inside the LXC's network namespace on 127.0.0.1:5000 (no registry is reachable from this machine).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,8 +17,9 @@ import { PveClient } from "../pve-double/contract/client";
 import { RunningDouble, startDouble } from "../pve-double/double";
 import { LxcBackend } from "../pve-double/lxcBackend";
 import { templateFromRootfs, TemplateServer, Template } from "../pve-double/templateServer";
-import { ensureDocker, ensureStandinImage, RUNTIME, systemEnv } from "../system/harness";
+import { RUNTIME, systemEnv } from "../system/harness";
 import { EngineWorld, StepReport } from "./engineWorld";
+import { inCt, lxcStackFile, RegistryKeeper, saveStandinImages } from "./lxcWorld";
 
 const env = systemEnv();
 const NODE = env.file.pveNode;
@@ -29,8 +29,6 @@ const LXC = "hermes";
 const AGENT = "hermes";
 const CONTAINER = `hermes-${AGENT}`;
 const PVE_VERSION = process.env.ENGINE_PVE_VERSION ?? "8.4.14";
-const REGISTRY_PORT = 5000;
-const REGISTRY = path.join(__dirname, "standin-registry.py");
 const dirs = {
   state: path.join(RUNTIME, "lxc-state"),
   hdd: path.join(RUNTIME, "lxc-hdd"),
@@ -64,167 +62,35 @@ interface Row {
 }
 const rows: Row[] = [];
 
-// ---------------------------------------------------------------------------------------------------------------
-// The CT as the node sees it
-// ---------------------------------------------------------------------------------------------------------------
-function inCt(cmd: string): string {
-  const r = spawnSync(
-    "lxc-attach",
-    [
-      "-P",
-      pve.layout.lxcPath,
-      "-n",
-      String(VMID),
-      "--clear-env",
-      "--",
-      "env",
-      "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-      "sh",
-      "-c",
-      cmd,
-    ],
-    { encoding: "utf8" },
-  );
-  return r.status === 0 ? r.stdout.trim() : "";
-}
+const inCtHere = (cmd: string) => inCt(pve.layout.lxcPath, VMID, cmd);
 async function ctStatus(): Promise<{ running: boolean; pid?: number; uptime?: number }> {
   return pve.backend.status({ node: NODE, vmid: VMID });
 }
-const containerId = () => inCt(`docker inspect -f '{{.Id}}' ${CONTAINER} 2>/dev/null`) || "none";
+const containerId = () => inCtHere(`docker inspect -f '{{.Id}}' ${CONTAINER} 2>/dev/null`) || "none";
 const startsBetween = (since: number, until: number) => {
-  const out = inCt(
+  const out = inCtHere(
     `docker events --since ${since} --until ${until} --filter container=${CONTAINER} --filter event=start --format '{{.Time}}'`,
   );
   return out === "" ? 0 : out.split("\n").length;
 };
 
-// ---------------------------------------------------------------------------------------------------------------
-// The stand-in registry, inside whatever CT currently has the vmid (a reboot or a replacement makes a new netns)
-// ---------------------------------------------------------------------------------------------------------------
+// The stand-in registry, inside whatever CT currently has the vmid (a reboot or a replacement makes a new netns).
 const imageDir = path.join(RUNTIME, "standin-image");
-let registry: { proc: ChildProcess; pid: number } | undefined;
-let watcher: NodeJS.Timeout | undefined;
+const registry = new RegistryKeeper(imageDir, () => ctStatus());
 
-async function saveStandinImage(): Promise<void> {
-  await ensureDocker();
-  await ensureStandinImage();
-  fs.rmSync(imageDir, { recursive: true, force: true });
-  fs.mkdirSync(imageDir, { recursive: true });
-  const tar = path.join(imageDir, "image.tar");
-  const fd = fs.openSync(tar, "w");
-  const r = spawnSync(
-    "lxc-attach",
-    [
-      "-P",
-      env.file.lxcpath,
-      "-n",
-      String(env.vmid),
-      "--clear-env",
-      "--",
-      "env",
-      "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-      "docker",
-      "save",
-      "hermes-standin:local",
-    ],
-    { stdio: ["ignore", fd, "inherit"] },
-  );
-  fs.closeSync(fd);
-  if (r.status !== 0) throw new Error("docker save of the stand-in image failed");
-  execFileSync("tar", ["-xf", tar, "-C", imageDir]);
-  fs.rmSync(tar);
-  // Layers compressed once, here, so a registry (re)started for a rebooted LXC serves at once.
-  execFileSync("python3", [REGISTRY, imageDir, "--prepare"]);
-  // Its tag as the registry serves it: `<registry>/hermes-standin:local`.
-}
-
-function keepRegistry(): void {
-  void ctStatus().then((s) => {
-    // A new LXC init (boot, reboot, replacement) or a registry that exited: (re)start it in that LXC's netns.
-    if (!s.running || !s.pid || (registry?.pid === s.pid && registry.proc.exitCode === null)) return;
-    registry?.proc.kill();
-    const log = fs.openSync(path.join(RUNTIME, "standin-registry.log"), "a");
-    const proc = spawn(
-      "nsenter",
-      ["-t", String(s.pid), "--net", "--", "python3", REGISTRY, imageDir, String(REGISTRY_PORT)],
-      { stdio: ["ignore", "ignore", log] },
-    );
-    fs.closeSync(log);
-    registry = { proc, pid: s.pid };
+// The stack file: what a user writes (the endpoint, insecure, the node, paths, sizes).
+const stackFile = (): string =>
+  lxcStackFile({
+    pveUrl: pve.url,
+    knownHostsDir: path.join(world.root, "known_hosts"),
+    lxc: LXC,
+    vmid: VMID,
+    ctIp: CT_IP,
+    templateUrl: templates.url(templateBase, template.name),
+    templateSha512: template.sha512,
+    dirs,
+    agents: [{ name: AGENT, imageTag: "local", memoryMb: 1536 }],
   });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The stack file: what a user writes (the endpoint, insecure, the node, paths, sizes)
-// ---------------------------------------------------------------------------------------------------------------
-function stackFile(): string {
-  const nodeKey = fs.readFileSync(env.file.node.knownHosts, "utf8").trim().split(" ").slice(1, 3).join(" ");
-  return `config:
-  hermes-lxc:proxmox:
-    endpoint: ${pve.url}
-    insecure: true
-    username: root@pam
-    nodes:
-      ${NODE}:
-        address: 127.0.0.1
-        sshPort: ${env.file.node.port}
-        hostKey: ${nodeKey}
-  hermes-lxc:ssh:
-    privateKeyPath: ${env.file.sshKey}
-    knownHostsDir: ${path.join(world.root, "known_hosts")}
-  hermes-lxc:lxcs:
-    ${LXC}:
-      node: ${NODE}
-      vmId: ${VMID}
-      hostname: hermes
-      template:
-        url: ${templates.url(templateBase, template.name)}
-        checksum: ${template.sha512}
-        datastore: local
-      cores: 2
-      memoryMb: 2048
-      swapMb: 512
-      rootfs:
-        datastore: local-lvm
-        sizeGb: 8
-      network:
-        bridge: ${env.file.bridge}
-        ipv4:
-          address: ${CT_IP}/24
-          gateway: ${env.file.netPrefix}.1
-      tags: [ai, agent, pulumi]
-      rootSshKeys:
-        - ${fs.readFileSync(`${env.file.sshKey}.pub`, "utf8").trim()}
-      stateMount:
-        hostPath: ${dirs.state}
-      mounts:
-        - hostPath: ${dirs.hdd}
-          containerPath: /data
-          onSeparateDisk: false
-        - hostPath: ${dirs.fast}
-          containerPath: /fast
-          onSeparateDisk: false
-      rawConfig:
-        extraLines:
-          - "lxc.environment: HERMES_TIER=engine"
-      docker:
-        source: debian
-      snapshots:
-        schedule: "off"
-  hermes-lxc:agents:
-    ${AGENT}:
-      lxc: ${LXC}
-      image: 127.0.0.1:${REGISTRY_PORT}/hermes-standin
-      imageTag: local
-      memoryMb: 1536
-      llm:
-        baseUrl: http://${CT_IP}:4000/v1
-        model: test-model
-      platforms:
-        telegram:
-          allowedUsers: ["12345"]
-`;
-}
 const lxcConfig = (c: Record<string, unknown>) =>
   (c["hermes-lxc:lxcs"] as Record<string, Record<string, unknown>>)[LXC];
 
@@ -287,7 +153,7 @@ const healthy = /healthy hermes-hermes: gateway running \(pid \d+\); platforms: 
 
 beforeAll(
   async () => {
-    await saveStandinImage();
+    await saveStandinImages(imageDir);
     template = templateFromRootfs(env.file.rootfsTarball);
     templates.add(template.name, template.file);
     templateBase = await templates.start();
@@ -299,7 +165,7 @@ beforeAll(
       version: PVE_VERSION,
     });
     logStart = requestCount();
-    watcher = setInterval(keepRegistry, 1000);
+    registry.start();
     world = new EngineWorld("lxc", "");
     fs.writeFileSync(path.join(world.project, "Pulumi.lxc.yaml"), stackFile());
     world.cli(["stack", "init", "lxc", "--secrets-provider", "passphrase"]);
@@ -323,8 +189,7 @@ afterAll(async () => {
         .join("\n") +
       "\n",
   );
-  if (watcher) clearInterval(watcher);
-  registry?.proc.kill();
+  registry.stop();
   if (process.env.ENGINE_TIER_KEEP !== "1") {
     // Whatever a failed run left: the CT goes (protection off first), the host directories are the test's own.
     if (
@@ -390,9 +255,9 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(fs.readFileSync(path.join(pve.layout.lxcPath, String(VMID), "config"), "utf8")).toContain(
       "lxc.environment = HERMES_TIER=engine",
     );
-    expect(inCt("docker info --format '{{.ServerVersion}}'")).toMatch(/^\d+\./);
+    expect(inCtHere("docker info --format '{{.ServerVersion}}'")).toMatch(/^\d+\./);
     expect(r.output).toMatch(healthy);
-    expect(inCt(`docker inspect -f '{{.State.Running}}' ${CONTAINER}`)).toBe("true");
+    expect(inCtHere(`docker inspect -f '{{.State.Running}}' ${CONTAINER}`)).toBe("true");
     // The user's data, as the agent and the user would write it (uid 10000 in the CT = 110000 here).
     const owned = (p: string, content: string | Buffer) => {
       fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -461,7 +326,7 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     // Docker's restart policy brings the gateway back after the LXC's boot.
     let running = "";
     for (let i = 0; i < 90 && running !== "true"; i++) {
-      running = inCt(`docker inspect -f '{{.State.Running}}' ${CONTAINER} 2>/dev/null`);
+      running = inCtHere(`docker inspect -f '{{.State.Running}}' ${CONTAINER} 2>/dev/null`);
       if (running !== "true") await new Promise((r) => setTimeout(r, 1000));
     }
     expect(running).toBe("true");
@@ -556,8 +421,8 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect((await ctStatus()).pid).not.toBe(before);
     expect(row.report!.output).toMatch(healthy);
     expect(userData()).toEqual(data);
-    expect(inCt("cat /srv/hermes/hermes/memories/MEMORY.md")).toBe("the user likes tea");
-    expect(inCt("cat /data/notes.txt")).toBe("bulk data");
+    expect(inCtHere("cat /srv/hermes/hermes/memories/MEMORY.md")).toBe("the user likes tea");
+    expect(inCtHere("cat /data/notes.txt")).toBe("bulk data");
   });
 
   it("§6.4: protection set on the node outside Pulumi: destroy stops the LXC, then fails, leaving it stopped", async () => {

@@ -2,7 +2,7 @@
  * The chaos trials' planner (tests/chaos/planner.ts) and the README recovery block they follow: fast checks of what
  * `npm run test:chaos` relies on before it spends an hour on the real engine.
  */
-import { FAULTS, FLOWS, planTrials, stepsBeforeFault } from "../chaos/planner";
+import { FAULTS, FLOWS, Fault, planTrials, stepsBeforeFault } from "../chaos/planner";
 import { CONTAINER_CONFLICT, containerRecoveryCommands, recoveryCommands } from "../chaos/recovery";
 
 describe("chaos trial planner", () => {
@@ -11,15 +11,20 @@ describe("chaos trial planner", () => {
     expect(planTrials(7, 24)).not.toEqual(planTrials(8, 24));
   });
 
-  it("the full run covers every flow with every fault, SIGKILL the most", () => {
-    const trials = planTrials(20, 24);
-    expect(trials).toHaveLength(24);
-    for (const flow of FLOWS) {
-      for (const fault of FAULTS) {
-        expect(trials.filter((t) => t.flow === flow && t.fault === fault).length).toBeGreaterThanOrEqual(2);
+  it("the full run covers every flow with every fault of its path, SIGKILL the most", () => {
+    const onPath = { dockerHosts: "sshd-stop", lxcs: "api-drop" } as const;
+    for (const [p, other] of Object.entries(onPath) as Array<[keyof typeof onPath, Fault]>) {
+      const trials = planTrials(20, 24, p);
+      expect(trials).toHaveLength(24);
+      for (const flow of FLOWS) {
+        for (const fault of FAULTS.filter((f) => f === "sigkill" || f === "link-drop" || f === other)) {
+          expect(trials.filter((t) => t.flow === flow && t.fault === fault).length).toBeGreaterThanOrEqual(2);
+        }
       }
+      expect(trials.filter((t) => t.fault === "sigkill").length).toBe(12);
+      // The Proxmox API is cut only where there is one.
+      expect(trials.some((t) => t.fault === "api-drop")).toBe(p === "lxcs");
     }
-    expect(trials.filter((t) => t.fault === "sigkill").length).toBe(12);
   });
 
   it("a short run (CI's reduced set) still has a SIGKILL trial for every flow", () => {
@@ -39,6 +44,8 @@ describe("chaos trial planner", () => {
       expect(t.delayMs).toBeLessThan(1500);
       if (t.fault === "sigkill") expect(t.downSeconds).toBe(0);
       else expect(t.downSeconds).toBeGreaterThanOrEqual(5);
+      // A link fault strikes at the start of its step: no delay that could let the up end first.
+      if (t.fault !== "sigkill") expect(t.delayMs).toBe(0);
     }
     expect(stepsBeforeFault({ at: 0.01 }, 10)).toBe(1);
     expect(stepsBeforeFault({ at: 0.5 }, 10)).toBe(5);
@@ -53,7 +60,13 @@ describe("chaos trial planner", () => {
 
 describe('README "If `pulumi up` was interrupted"', () => {
   it("gives the recovery as pulumi commands that need no terminal and no answer", () => {
-    const commands = recoveryCommands("chaos");
+    const [sidecar, ...commands] = recoveryCommands("chaos");
+    // First the file backend's empty sidecars (a kill while fileblob rewrites one): only zero-byte .attrs files,
+    // only under the file:// backend's .pulumi, nothing with another backend.
+    expect(sidecar).toMatch(/^b="\$\(pulumi whoami -v \| sed -n 's\|\^Backend URL: file:\/\//);
+    expect(sidecar).toMatch(
+      /\[ -z "\$b" \] \|\| find "\$\{b\/#\\~\/\$HOME\}\/\.pulumi" -name '\*\.attrs' -size 0 -print -delete$/,
+    );
     expect(commands.length).toBeGreaterThanOrEqual(2);
     for (const c of commands) {
       expect(c).toMatch(/^pulumi /);
