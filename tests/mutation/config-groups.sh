@@ -32,7 +32,14 @@ for g in "${@:-${order[@]}}"; do
   MUTATE="${groups[$g]}" MUTATION_PART="$g" npx stryker run --ignoreStatic
 done
 inputs=()
-for g in "${order[@]}"; do inputs+=("reports/mutation/$g/stryker-incremental.json"); done
+for g in "${order[@]}"; do
+  f="reports/mutation/$g/stryker-incremental.json"
+  [ -f "$f" ] || {
+    echo "== $g has not finished: no folder score yet (run: bash $0 $g)"
+    exit 0
+  }
+  inputs+=("$f")
+done
 node tests/mutation/merge-incremental.js reports/mutation/config/stryker-incremental.json "${inputs[@]}"
 echo "== components/config, every group's results reused ($(date -u +%T))"
 MUTATE=components/config npx stryker run --ignoreStatic
