@@ -10,16 +10,24 @@
  * The stand-in image reaches the LXC's Docker through a real pull, from a registry (standin-registry.py) that this
  * test runs inside the LXC's network namespace on 127.0.0.1:5000 (no registry is reachable from this machine).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PveClient } from "../pve-double/contract/client";
 import { RunningDouble, startDouble } from "../pve-double/double";
 import { LxcBackend } from "../pve-double/lxcBackend";
 import { templateFromRootfs, TemplateServer, Template } from "../pve-double/templateServer";
-import { ensureDocker, ensureStandinImage, RUNTIME, systemEnv } from "../system/harness";
+import { RUNTIME, systemEnv } from "../system/harness";
 import { EngineWorld, StepReport } from "./engineWorld";
+import {
+  hashFiles,
+  inCt as inAnyCt,
+  noTask,
+  REGISTRY_PORT,
+  RequestLog,
+  StandinRegistry,
+  summarizeWrites,
+} from "./pveWorld";
 
 const env = systemEnv();
 const NODE = env.file.pveNode;
@@ -29,8 +37,6 @@ const LXC = "hermes";
 const AGENT = "hermes";
 const CONTAINER = `hermes-${AGENT}`;
 const PVE_VERSION = process.env.ENGINE_PVE_VERSION ?? "8.4.14";
-const REGISTRY_PORT = 5000;
-const REGISTRY = path.join(__dirname, "standin-registry.py");
 const dirs = {
   state: path.join(RUNTIME, "lxc-state"),
   hdd: path.join(RUNTIME, "lxc-hdd"),
@@ -50,6 +56,8 @@ let pve: RunningDouble;
 let template: Template;
 const templates = new TemplateServer();
 let templateBase = "";
+let log: RequestLog;
+const registry = new StandinRegistry();
 /** Request-log lines written before this file's double started (other files share the runtime directory). */
 let logStart = 0;
 
@@ -67,26 +75,7 @@ const rows: Row[] = [];
 // ---------------------------------------------------------------------------------------------------------------
 // The CT as the node sees it
 // ---------------------------------------------------------------------------------------------------------------
-function inCt(cmd: string): string {
-  const r = spawnSync(
-    "lxc-attach",
-    [
-      "-P",
-      pve.layout.lxcPath,
-      "-n",
-      String(VMID),
-      "--clear-env",
-      "--",
-      "env",
-      "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-      "sh",
-      "-c",
-      cmd,
-    ],
-    { encoding: "utf8" },
-  );
-  return r.status === 0 ? r.stdout.trim() : "";
-}
+const inCt = (cmd: string) => inAnyCt(pve.layout.lxcPath, VMID, cmd);
 async function ctStatus(): Promise<{ running: boolean; pid?: number; uptime?: number }> {
   return pve.backend.status({ node: NODE, vmid: VMID });
 }
@@ -97,62 +86,6 @@ const startsBetween = (since: number, until: number) => {
   );
   return out === "" ? 0 : out.split("\n").length;
 };
-
-// ---------------------------------------------------------------------------------------------------------------
-// The stand-in registry, inside whatever CT currently has the vmid (a reboot or a replacement makes a new netns)
-// ---------------------------------------------------------------------------------------------------------------
-const imageDir = path.join(RUNTIME, "standin-image");
-let registry: { proc: ChildProcess; pid: number } | undefined;
-let watcher: NodeJS.Timeout | undefined;
-
-async function saveStandinImage(): Promise<void> {
-  await ensureDocker();
-  await ensureStandinImage();
-  fs.rmSync(imageDir, { recursive: true, force: true });
-  fs.mkdirSync(imageDir, { recursive: true });
-  const tar = path.join(imageDir, "image.tar");
-  const fd = fs.openSync(tar, "w");
-  const r = spawnSync(
-    "lxc-attach",
-    [
-      "-P",
-      env.file.lxcpath,
-      "-n",
-      String(env.vmid),
-      "--clear-env",
-      "--",
-      "env",
-      "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-      "docker",
-      "save",
-      "hermes-standin:local",
-    ],
-    { stdio: ["ignore", fd, "inherit"] },
-  );
-  fs.closeSync(fd);
-  if (r.status !== 0) throw new Error("docker save of the stand-in image failed");
-  execFileSync("tar", ["-xf", tar, "-C", imageDir]);
-  fs.rmSync(tar);
-  // Layers compressed once, here, so a registry (re)started for a rebooted LXC serves at once.
-  execFileSync("python3", [REGISTRY, imageDir, "--prepare"]);
-  // Its tag as the registry serves it: `<registry>/hermes-standin:local`.
-}
-
-function keepRegistry(): void {
-  void ctStatus().then((s) => {
-    // A new LXC init (boot, reboot, replacement) or a registry that exited: (re)start it in that LXC's netns.
-    if (!s.running || !s.pid || (registry?.pid === s.pid && registry.proc.exitCode === null)) return;
-    registry?.proc.kill();
-    const log = fs.openSync(path.join(RUNTIME, "standin-registry.log"), "a");
-    const proc = spawn(
-      "nsenter",
-      ["-t", String(s.pid), "--net", "--", "python3", REGISTRY, imageDir, String(REGISTRY_PORT)],
-      { stdio: ["ignore", "ignore", log] },
-    );
-    fs.closeSync(log);
-    registry = { proc, pid: s.pid };
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The stack file: what a user writes (the endpoint, insecure, the node, paths, sizes)
@@ -231,17 +164,8 @@ const lxcConfig = (c: Record<string, unknown>) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Steps
 // ---------------------------------------------------------------------------------------------------------------
-const requestCount = () => fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).length;
-function writesSince(n: number): string[] {
-  return fs
-    .readFileSync(pve.requestLog, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .slice(n)
-    .map((l) => JSON.parse(l) as { method: string; path: string })
-    .filter((e) => e.method !== "GET" && e.path !== "/api2/json/access/ticket")
-    .map((e) => `${e.method} ${e.path.replace(/^\/api2\/json/, "")}`);
-}
+const requestCount = () => log.count();
+const writesSince = (n: number) => log.writesSince(n);
 
 async function step(name: string, run: () => Promise<StepReport | undefined>): Promise<Row> {
   const since = Math.floor(Date.now() / 1000);
@@ -268,26 +192,19 @@ async function step(name: string, run: () => Promise<StepReport | undefined>): P
 }
 
 /** Hashes of the user's files (the agent's memories and database, a bulk file). */
-function userData(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of [
+const userData = () =>
+  hashFiles(RUNTIME, [
     path.join(dirs.state, AGENT, "memories", "MEMORY.md"),
     path.join(dirs.state, AGENT, "state.db"),
     path.join(dirs.hdd, "notes.txt"),
     path.join(dirs.fast, "media.bin"),
-  ]) {
-    out[path.relative(RUNTIME, p)] = fs.existsSync(p)
-      ? createHash("sha256").update(fs.readFileSync(p)).digest("hex")
-      : "missing";
-  }
-  return out;
-}
+  ]);
 
 const healthy = /healthy hermes-hermes: gateway running \(pid \d+\); platforms: .*telegram=connected/;
 
 beforeAll(
   async () => {
-    await saveStandinImage();
+    await registry.save();
     template = templateFromRootfs(env.file.rootfsTarball);
     templates.add(template.name, template.file);
     templateBase = await templates.start();
@@ -298,8 +215,9 @@ beforeAll(
       backend: new LxcBackend(),
       version: PVE_VERSION,
     });
+    log = new RequestLog(pve.requestLog);
     logStart = requestCount();
-    watcher = setInterval(keepRegistry, 1000);
+    registry.keep(ctStatus);
     world = new EngineWorld("lxc", "");
     fs.writeFileSync(path.join(world.project, "Pulumi.lxc.yaml"), stackFile());
     world.cli(["stack", "init", "lxc", "--secrets-provider", "passphrase"]);
@@ -318,13 +236,12 @@ afterAll(async () => {
       rows
         .map(
           (r) =>
-            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarize(r.apiWrites)})` : ""} | ${r.ctUptime ?? "-"} s | ${r.containerId} | ${r.starts} | ${r.seconds.toFixed(1)} s |`,
+            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarizeWrites(r.apiWrites)})` : ""} | ${r.ctUptime ?? "-"} s | ${r.containerId} | ${r.starts} | ${r.seconds.toFixed(1)} s |`,
         )
         .join("\n") +
       "\n",
   );
-  if (watcher) clearInterval(watcher);
-  registry?.proc.kill();
+  registry.stop();
   if (process.env.ENGINE_TIER_KEEP !== "1") {
     // Whatever a failed run left: the CT goes (protection off first), the host directories are the test's own.
     if (
@@ -344,19 +261,6 @@ afterAll(async () => {
   await pve?.stop();
   await templates.close();
 });
-
-const noTask = () => ({ upid: "cleanup", log: () => undefined, signal: new AbortController().signal });
-const summarize = (writes: string[]) => {
-  const counts = new Map<string, number>();
-  for (const w of writes) {
-    const k = w
-      .replace(/\/nodes\/[^/]+/, "")
-      .replace(/\/tasks\/[^/]+/, "/tasks/…")
-      .replace(/\/\d+/, "/<vmid>");
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(", ");
-};
 
 describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERSION} on real LXC`, () => {
   it("first up: template, container, host dirs owned by 110000, Docker inside, gateway healthy", async () => {

@@ -41,7 +41,7 @@ case $action in
     rm -f "$pidfile"
     exit 0
     ;;
-  start) (($# == 3)) && [[ $3 =~ ^[0-9]+$ ]] || usage ;;
+  start) if (($# != 3)) || ! [[ $3 =~ ^[0-9]+$ ]]; then usage; fi ;;
   *) usage ;;
 esac
 port=$3

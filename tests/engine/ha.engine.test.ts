@@ -1,0 +1,490 @@
+/**
+ * Cluster and HA under the real engine: an `lxcs` stack with `lxcs.<n>.ha` on a two-node cluster of the Proxmox VE
+ * API double on real LXC (the real CLI, nodejs language host and command, docker and proxmoxve plugins), its state
+ * and bulk directories on one shared directory (`nas`, the same path on both nodes) and its rootfs on a shared
+ * storage (`ceph`, one directory for both nodes in the double's layout).
+ *
+ * The nodes: the world's node (env.json's pveNode, its sshd on SYSTEST_NODE_PORT) and a second one, `pve2`, whose
+ * own sshd (tests/system/node-sshd.sh, port SYSTEST_NODE_PORT + 1000, its own pinned host key) sees
+ * `pve/nodes/pve2/lxc` as /etc/pve/lxc. A dead node is a node whose sshd is stopped.
+ *
+ * The drill: the home node dies, and the double moves the CT the way the HA manager does after fencing
+ * (`recoverCt`: stop, the conf renamed to the other node's directory, start there on the shared storage). The
+ * gateway must come back healthy with the same memories; then what `pulumi up` and `pulumi refresh` do while the CT
+ * is away, the failback, and a deliberate move, each counted from the engine's events, the double's request log
+ * and the real CT. The table is printed at the end.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { RunningDouble, startDouble } from "../pve-double/double";
+import type { StorageDef } from "../pve-double/layout";
+import { LxcBackend } from "../pve-double/lxcBackend";
+import { templateFromRootfs, TemplateServer, Template } from "../pve-double/templateServer";
+import { RUNTIME, systemEnv } from "../system/harness";
+import { EngineWorld, StepReport } from "./engineWorld";
+import {
+  hashFiles,
+  inCt as inAnyCt,
+  noTask,
+  REGISTRY_PORT,
+  RequestLog,
+  StandinRegistry,
+  summarizeWrites,
+} from "./pveWorld";
+
+const env = systemEnv();
+const HOME = env.file.pveNode;
+const OTHER = "pve2";
+const OTHER_PORT = env.file.node.port + 1000;
+const VMID = env.vmid * 10 + 2;
+const CT_IP = `${env.file.netPrefix}.22`;
+const LXC = "hermes";
+const AGENT = "hermes";
+const CONTAINER = `hermes-${AGENT}`;
+const PVE_VERSION = "9.1.2";
+const NODE_SSHD = path.join(__dirname, "..", "system", "node-sshd.sh");
+const WAIT_FOR_GATEWAY = path.join(__dirname, "..", "..", "templates", "wait-for-gateway.sh");
+/** The shared file storage (NFS in a homelab): mounted at the same path on both nodes. */
+const NAS = path.join(RUNTIME, "nas");
+const dirs = {
+  state: path.join(NAS, "hermes", "state"),
+  data: path.join(NAS, "hermes", "data"),
+};
+/**
+ * The snapshot directory: the program refuses one below /tmp, and HA wants it on shared storage, so a second shared
+ * storage is declared at a /var/lib path. The node sessions see /var/lib as an overlay of their own (node-sshd.sh),
+ * so nothing reaches this machine; with `schedule: off` no snapshot is taken in this test.
+ */
+const SNAPSHOTS = "/var/lib/hermes-ha-nfs/snapshots";
+const storages: StorageDef[] = [
+  { id: "local", type: "dir", content: ["vztmpl", "iso", "backup", "import"] },
+  { id: "local-lvm", type: "lvmthin", content: ["rootdir", "images"] },
+  { id: "ceph", type: "lvmthin", content: ["rootdir", "images"], shared: true },
+];
+const canary = (what: string) => `canary-${what}-${randomBytes(8).toString("hex")}`;
+const secrets = {
+  proxmoxPassword: canary("pve"),
+  llmApiKey: canary("llm"),
+  telegramBotToken: `123456:${canary("telegram")}`,
+};
+
+let world: EngineWorld;
+let pve: RunningDouble;
+let log: RequestLog;
+let template: Template;
+const templates = new TemplateServer();
+const registry = new StandinRegistry();
+let templateBase = "";
+
+interface Row {
+  step: string;
+  report?: StepReport;
+  apiWrites: string[];
+  seconds: number;
+  node: string;
+  containerId: string;
+}
+const rows: Row[] = [];
+/** Measured in the drill and the failback: seconds from the move's start to the CT running and the gateway ready. */
+const timings: Array<{ what: string; ctRunning: number; gatewayReady: number }> = [];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The cluster as the nodes see it
+// ---------------------------------------------------------------------------------------------------------------
+const inCt = (cmd: string) => inAnyCt(pve.layout.lxcPath, VMID, cmd);
+const ctStatus = () => pve.backend.status({ node: HOME, vmid: VMID });
+const containerId = () => inCt(`docker inspect -f '{{.Id}}' ${CONTAINER} 2>/dev/null`).slice(0, 12) || "none";
+/** The node whose /etc/pve/lxc holds the CT's conf (pmxcfs: exactly one). */
+function confNode(): string {
+  const on = [HOME, OTHER].filter((n) => fs.existsSync(pve.layout.confPath(n, VMID)));
+  return on.length === 1 ? on[0] : `none of them (${on.join(", ")})`;
+}
+function nodeSshd(action: "start" | "stop", node: string, port?: number): void {
+  const r = spawnSync("bash", [NODE_SSHD, action, node, ...(port ? [String(port)] : [])], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`node-sshd.sh ${action} ${node}: ${r.stderr}`);
+}
+const homeDies = () => nodeSshd("stop", HOME);
+const homeReturns = () => nodeSshd("start", HOME, env.file.node.port);
+
+/**
+ * The program's own gateway readiness (templates/wait-for-gateway.sh, as the `up` runs it) inside the CT, retried
+ * while the CT cannot be entered yet (just started). Resolves with its `healthy ...` line.
+ */
+async function gatewayReady(timeoutS = 180): Promise<string> {
+  const deadline = Date.now() + timeoutS * 1000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const r = spawnSync(
+      "lxc-attach",
+      [
+        "-P",
+        pve.layout.lxcPath,
+        "-n",
+        String(VMID),
+        "--clear-env",
+        "--",
+        "env",
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        `CONTAINER_NAME=${CONTAINER}`,
+        "PLATFORMS=telegram",
+        "POLL_SECONDS=0.5",
+        `TIMEOUT_SECONDS=${Math.max(1, Math.ceil((deadline - Date.now()) / 1000))}`,
+        "bash",
+        "-s",
+      ],
+      { input: fs.readFileSync(WAIT_FOR_GATEWAY), encoding: "utf8" },
+    );
+    last = `${r.stdout}${r.stderr}`.trim();
+    if (r.status === 0) return r.stdout.trim();
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`the gateway did not become ready within ${timeoutS} s: ${last}`);
+}
+
+/** The HA move, timed: `recoverCt` (stop, conf renamed, start), then the gateway's own readiness. */
+async function haMove(what: string, to: string): Promise<void> {
+  const t0 = Date.now();
+  expect(await pve.recoverCt(VMID, to)).toEqual({ from: to === OTHER ? HOME : OTHER, to });
+  const ctRunning = (Date.now() - t0) / 1000;
+  expect(await gatewayReady()).toMatch(healthy);
+  timings.push({ what, ctRunning, gatewayReady: (Date.now() - t0) / 1000 });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The stack file: what a user writes for a two-node cluster with shared storage
+// ---------------------------------------------------------------------------------------------------------------
+const pinned = (knownHosts: string) =>
+  fs.readFileSync(knownHosts, "utf8").trim().split(" ").slice(1, 3).join(" ");
+function stackFile(): string {
+  return `config:
+  hermes-lxc:proxmox:
+    endpoint: ${pve.url}
+    insecure: true
+    username: root@pam
+    version: ${PVE_VERSION.split(".")[0]}
+    nodes:
+      ${HOME}:
+        address: 127.0.0.1
+        sshPort: ${env.file.node.port}
+        hostKey: ${pinned(env.file.node.knownHosts)}
+      ${OTHER}:
+        address: 127.0.0.1
+        sshPort: ${OTHER_PORT}
+        hostKey: ${pinned(`${env.file.node.knownHosts}.${OTHER}`)}
+    storages:
+      nas:
+        kind: shared
+        paths:
+          ${HOME}: ${NAS}
+          ${OTHER}: ${NAS}
+      ceph:
+        kind: shared
+      snapnfs:
+        kind: shared
+        paths:
+          ${HOME}: /var/lib/hermes-ha-nfs
+          ${OTHER}: /var/lib/hermes-ha-nfs
+      local-lvm:
+        kind: local
+  hermes-lxc:ssh:
+    privateKeyPath: ${env.file.sshKey}
+    knownHostsDir: ${path.join(world.root, "known_hosts")}
+  hermes-lxc:lxcs:
+    ${LXC}:
+      node: ${HOME}
+      vmId: ${VMID}
+      hostname: hermes
+      template:
+        url: ${templates.url(templateBase, template.name)}
+        checksum: ${template.sha512}
+        datastore: local
+      cores: 2
+      memoryMb: 2048
+      swapMb: 512
+      rootfs:
+        datastore: ceph
+        sizeGb: 8
+      network:
+        bridge: ${env.file.bridge}
+        ipv4:
+          address: ${CT_IP}/24
+          gateway: ${env.file.netPrefix}.1
+      rootSshKeys:
+        - ${fs.readFileSync(`${env.file.sshKey}.pub`, "utf8").trim()}
+      stateMount:
+        hostPath: ${dirs.state}
+      mounts:
+        - hostPath: ${dirs.data}
+          containerPath: /data
+          onSeparateDisk: false
+      docker:
+        source: debian
+      snapshots:
+        schedule: "off"
+        directory: ${SNAPSHOTS}
+      ha: {}
+  hermes-lxc:agents:
+    ${AGENT}:
+      lxc: ${LXC}
+      image: 127.0.0.1:${REGISTRY_PORT}/hermes-standin
+      imageTag: local
+      memoryMb: 1536
+      llm:
+        baseUrl: http://${CT_IP}:4000/v1
+        model: test-model
+      platforms:
+        telegram:
+          allowedUsers: ["12345"]
+`;
+}
+const lxcConfig = (c: Record<string, unknown>) =>
+  (c["hermes-lxc:lxcs"] as Record<string, Record<string, unknown>>)[LXC];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steps
+// ---------------------------------------------------------------------------------------------------------------
+async function step(name: string, run: () => Promise<StepReport | undefined>): Promise<Row> {
+  const n = log.count();
+  const started = Date.now();
+  let report: StepReport | undefined;
+  try {
+    report = await run();
+  } finally {
+    rows.push({
+      step: name,
+      report,
+      apiWrites: log.writesSince(n),
+      seconds: (Date.now() - started) / 1000,
+      node: confNode(),
+      containerId: (await ctStatus()).running ? containerId() : "none",
+    });
+  }
+  return rows[rows.length - 1];
+}
+/** Runs an engine operation that must fail; its error is returned, its row says `failed`. */
+const failing = (op: () => Promise<StepReport>) => {
+  const holder: { error?: Error } = {};
+  const run = () =>
+    op().then(
+      () => undefined,
+      (e: Error) => {
+        holder.error = e;
+        return undefined;
+      },
+    );
+  return { run, holder };
+};
+
+/** The URNs in the stack's state (what a refresh may drop). */
+function stateUrns(): string[] {
+  const s = JSON.parse(world.cli(["stack", "export", "--stack", "ha"])) as {
+    deployment: { resources: Array<{ urn: string }> };
+  };
+  return s.deployment.resources.map((r) => r.urn).sort();
+}
+const ctType = "proxmoxve:index/containerLegacy:ContainerLegacy";
+const userFiles = () =>
+  hashFiles(RUNTIME, [
+    path.join(dirs.state, AGENT, "memories", "MEMORY.md"),
+    path.join(dirs.state, AGENT, "memories", "USER.md"),
+    path.join(dirs.state, AGENT, "state.db"),
+    path.join(dirs.data, "notes.txt"),
+  ]);
+const healthy = /healthy hermes-hermes: gateway running \(pid \d+\); platforms: .*telegram=connected/;
+
+beforeAll(
+  async () => {
+    await registry.save();
+    nodeSshd("start", OTHER, OTHER_PORT);
+    template = templateFromRootfs(env.file.rootfsTarball);
+    templates.add(template.name, template.file);
+    templateBase = await templates.start();
+    pve = await startDouble({
+      rootPassword: secrets.proxmoxPassword,
+      stateDir: RUNTIME,
+      nodes: [
+        { name: HOME, storages },
+        { name: OTHER, storages },
+      ],
+      backend: new LxcBackend(),
+      version: PVE_VERSION,
+    });
+    log = new RequestLog(pve.requestLog);
+    registry.keep(ctStatus);
+    for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+    world = new EngineWorld("ha", "");
+    fs.writeFileSync(path.join(world.project, "Pulumi.ha.yaml"), stackFile());
+    world.cli(["stack", "init", "ha", "--secrets-provider", "passphrase"]);
+    world.setSecret("proxmoxPassword", secrets.proxmoxPassword);
+    world.setSecret(`agentSecrets.${AGENT}.llmApiKey`, secrets.llmApiKey);
+    world.setSecret(`agentSecrets.${AGENT}.telegramBotToken`, secrets.telegramBotToken);
+  },
+  20 * 60 * 1000,
+);
+
+afterAll(async () => {
+  process.stderr.write(
+    `\nengine tier, HA drill (PVE double ${PVE_VERSION}, nodes ${HOME} + ${OTHER}, real LXC):\n` +
+      "| step | resources changed | remote commands run | API writes | CT conf on | gateway container | wall time |\n" +
+      "|---|---|---|---|---|---|---|\n" +
+      rows
+        .map(
+          (r) =>
+            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarizeWrites(r.apiWrites)})` : ""} | ${r.node} | ${r.containerId} | ${r.seconds.toFixed(1)} s |`,
+        )
+        .join("\n") +
+      "\n" +
+      timings
+        .map(
+          (t) =>
+            `${t.what}: CT running after ${t.ctRunning.toFixed(1)} s, gateway ready after ${t.gatewayReady.toFixed(1)} s`,
+        )
+        .join("\n") +
+      "\n",
+  );
+  registry.stop();
+  if (process.env.ENGINE_TIER_KEEP !== "1") {
+    // What the run left: the CT goes (protection off first; HA never deletes it), the host directories are the test's.
+    for (const node of [HOME, OTHER]) {
+      const conf = pve.layout.confPath(node, VMID);
+      if (!fs.existsSync(conf)) continue;
+      fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace(/^protection: 1\n/m, ""));
+      await pve.backend.stop({ node, vmid: VMID }, noTask()).catch(() => undefined);
+      await pve.backend.destroy({ node, vmid: VMID }, [], noTask()).catch(() => undefined);
+      fs.rmSync(conf, { force: true });
+    }
+    fs.rmSync(NAS, { recursive: true, force: true });
+    world?.remove();
+  }
+  homeReturns();
+  nodeSshd("stop", OTHER);
+  await pve?.stop();
+  await templates.close();
+});
+
+describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION} on real LXC`, () => {
+  it("a node-local state directory with HA is refused before any resource: 0 resources, 0 API requests", async () => {
+    world.editStackFile(
+      (c) =>
+        ((lxcConfig(c).stateMount as Record<string, unknown>).hostPath = path.join(RUNTIME, "local-state")),
+    );
+    const n = log.count();
+    const up = failing(() => world.up());
+    const row = await step("node-local state, HA on", up.run);
+    expect(up.holder.error?.message).toMatch(
+      new RegExp(
+        `lxcs\\.${LXC}\\.stateMount\\.hostPath: is node-local on ${HOME}, ${OTHER}, but lxcs\\.${LXC}\\.ha`,
+      ),
+    );
+    expect(log.since(n)).toEqual([]);
+    expect(row.apiWrites).toEqual([]);
+    // Nothing registered: the state has no resource at all (not even the stack's).
+    expect(stateUrns()).toEqual([]);
+    expect(fs.existsSync(path.join(RUNTIME, "local-state"))).toBe(false);
+    world.editStackFile((c) => ((lxcConfig(c).stateMount as Record<string, unknown>).hostPath = dirs.state));
+  });
+
+  it("first up: the CT on its home node, rootfs and mounts on shared storage (shared=1), the HA resource and rule, gateway healthy", async () => {
+    const row = await step("first up", () => world.up());
+    const r = row.report!;
+    expect(Object.keys(r.ops).filter((op) => op !== "create")).toEqual([]);
+    expect(r.changed).toEqual(
+      expect.arrayContaining([
+        `${ctType} ${LXC}-ct create`,
+        `proxmoxve:index/haresource:Haresource ${LXC}-ha create`,
+        `proxmoxve:index/harule:Harule ${LXC}-ha-rule create`,
+      ]),
+    );
+    expect(r.output).toMatch(healthy);
+    expect(confNode()).toBe(HOME);
+    const conf = fs.readFileSync(pve.layout.confPath(HOME, VMID), "utf8");
+    expect(conf).toMatch(/^rootfs: ceph:vm-\d+-disk-0,size=8G$/m);
+    for (const d of [dirs.state, dirs.data])
+      expect(conf).toMatch(new RegExp(`^mp\\d: ${d},mp=.*shared=1`, "m"));
+    expect(log.writesSince(0)).toEqual(
+      expect.arrayContaining(["POST /cluster/ha/resources", "POST /cluster/ha/rules"]),
+    );
+    // The host directories were prepared once, through the home node, owned by the gateway's mapped uid.
+    for (const d of [dirs.state, dirs.data]) {
+      const st = fs.statSync(d);
+      expect([st.uid, st.gid, (st.mode & 0o777).toString(8)]).toEqual([110000, 110000, "750"]);
+    }
+    // The agent's memories, as the agent writes them (uid 10000 in the CT = 110000 here).
+    const owned = (p: string, content: string | Buffer) => {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, content);
+      fs.chownSync(p, env.ownerId, env.ownerId);
+    };
+    owned(path.join(dirs.state, AGENT, "memories", "MEMORY.md"), "the user likes tea\n");
+    owned(path.join(dirs.state, AGENT, "memories", "USER.md"), "name: Ada\n");
+    owned(path.join(dirs.state, AGENT, "state.db"), randomBytes(4096));
+    owned(path.join(dirs.data, "notes.txt"), "bulk data\n");
+  });
+
+  let before: { files: Record<string, string>; urns: string[]; container: string };
+
+  it("the drill: the home node dies, HA recovers the CT on the other node; the gateway is back with the same memories", async () => {
+    before = { files: userFiles(), urns: stateUrns(), container: containerId() };
+    expect(
+      before.files[path.relative(RUNTIME, path.join(dirs.state, AGENT, "memories", "MEMORY.md"))],
+    ).not.toBe("missing");
+    const n = log.count();
+    homeDies();
+    await haMove(`node loss: ${HOME} -> ${OTHER}`, OTHER);
+    expect(confNode()).toBe(OTHER);
+    // Nothing went through the API: the move is the HA manager's, on pmxcfs.
+    expect(log.writesSince(n)).toEqual([]);
+    // The same rootfs (shared storage): the same Docker data, the same gateway container, restarted by its policy.
+    expect(containerId()).toBe(before.container);
+    expect(userFiles()).toEqual(before.files);
+    expect(inCt(`cat /srv/hermes/${AGENT}/memories/MEMORY.md`)).toBe("the user likes tea");
+    expect(inCt("cat /data/notes.txt")).toBe("bulk data");
+  });
+
+  it("while the CT is away and its home node is dead: a no-op up changes nothing and reads nothing of the CT", async () => {
+    const row = await step(`up, CT on ${OTHER}, ${HOME} dead`, () => world.up());
+    expect(row.report!.changed).toEqual([]);
+    expect(row.report!.commandRuns).toBe(0);
+    expect(row.apiWrites).toEqual([]);
+    expect(stateUrns()).toEqual(before.urns);
+    expect(confNode()).toBe(OTHER);
+  });
+
+  it("failback: the home node returns, HA migrates the CT home; the gateway is back with the same memories", async () => {
+    homeReturns();
+    const n = log.count();
+    await haMove(`failback: ${OTHER} -> ${HOME}`, HOME);
+    expect(confNode()).toBe(HOME);
+    expect(log.writesSince(n)).toEqual([]);
+    expect(containerId()).toBe(before.container);
+    expect(userFiles()).toEqual(before.files);
+  });
+
+  it("after the failback: refresh drops nothing, then up is a no-op (0 changed, 0 remote commands, 0 API writes)", async () => {
+    const refresh = await step("refresh after failback", () => world.refresh());
+    expect(refresh.report!.changed.filter((c) => !c.endsWith(" refresh"))).toEqual([]);
+    expect(refresh.apiWrites).toEqual([]);
+    expect(stateUrns()).toEqual(before.urns);
+    const row = await step("up after failback", () => world.up());
+    expect(row.report!.changed).toEqual([]);
+    expect(row.report!.commandRuns).toBe(0);
+    expect(row.apiWrites).toEqual([]);
+    expect(containerId()).toBe(before.container);
+    expect(userFiles()).toEqual(before.files);
+  });
+
+  it("no secret in the request log, the state or anything the CLI printed", () => {
+    const everything = [
+      world.cli(["stack", "export", "--stack", "ha"]),
+      fs.readFileSync(pve.requestLog, "utf8"),
+      world.transcript.join("\n"),
+      ...rows.map((r) => r.report?.output ?? ""),
+    ].join("\n");
+    const leaked = Object.entries(secrets).filter(([, v]) => everything.includes(v.split(":").pop()!));
+    expect(leaked.map(([k]) => k)).toEqual([]);
+  });
+});
