@@ -33,7 +33,12 @@ export interface StepReport {
   commandRuns: number;
   /** Everything the CLI printed. */
   output: string;
+  /** Set on the report a failed operation carries (StepFailure): its events until it failed. */
+  failed?: true;
 }
+
+/** The error of a failed engine operation, with what its events showed until it failed. */
+export type StepFailure = Error & { report?: StepReport };
 
 export class EngineWorld {
   readonly root: string;
@@ -141,6 +146,9 @@ export class EngineWorld {
     const s = await this.stack();
     try {
       await s[op]({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+    } catch (e) {
+      // A failed operation still has its events (what it registered before failing): `StepFailure.report`.
+      throw Object.assign(e as Error, { report: { ...report(events, output), failed: true } });
     } finally {
       this.transcript.push(`$ pulumi ${op}\n${output}`);
     }

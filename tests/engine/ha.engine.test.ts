@@ -23,7 +23,7 @@ import type { StorageDef } from "../pve-double/layout";
 import { LxcBackend } from "../pve-double/lxcBackend";
 import { templateFromRootfs, TemplateServer, Template } from "../pve-double/templateServer";
 import { RUNTIME, systemEnv } from "../system/harness";
-import { EngineWorld, StepReport } from "./engineWorld";
+import { EngineWorld, StepFailure, StepReport } from "./engineWorld";
 import {
   hashFiles,
   inCt as inAnyCt,
@@ -81,6 +81,8 @@ let templateBase = "";
 interface Row {
   step: string;
   report?: StepReport;
+  /** The operation failed (its report, if any, holds the events until it failed). */
+  failed: boolean;
   apiWrites: string[];
   seconds: number;
   node: string;
@@ -251,12 +253,15 @@ async function step(name: string, run: () => Promise<StepReport | undefined>): P
   const n = log.count();
   const started = Date.now();
   let report: StepReport | undefined;
+  let failed = true;
   try {
     report = await run();
+    failed = report === undefined || report.failed === true;
   } finally {
     rows.push({
       step: name,
       report,
+      failed,
       apiWrites: log.writesSince(n),
       seconds: (Date.now() - started) / 1000,
       node: confNode(),
@@ -265,19 +270,49 @@ async function step(name: string, run: () => Promise<StepReport | undefined>): P
   }
   return rows[rows.length - 1];
 }
-/** Runs an engine operation that must fail; its error is returned, its row says `failed`. */
-const failing = (op: () => Promise<StepReport>) => {
-  const holder: { error?: Error } = {};
+/** Runs an engine operation that must fail: its error (with the events until then) is kept, its row has them. */
+function failing(op: () => Promise<StepReport>): {
+  run: () => Promise<StepReport | undefined>;
+  error: () => StepFailure;
+} {
+  let error: StepFailure | undefined;
   const run = () =>
     op().then(
-      () => undefined,
-      (e: Error) => {
-        holder.error = e;
-        return undefined;
+      (r): StepReport | undefined => {
+        throw new Error(`expected the operation to fail; it succeeded: ${r.changed.join(", ")}`);
+      },
+      (e: StepFailure) => {
+        error = e;
+        return e.report;
       },
     );
-  return { run, holder };
-};
+  return { run, error: () => error! };
+}
+
+/**
+ * The deliberate move's state edit as README.md prints it (section "Cluster and HA", the `sh` block that starts
+ * with `pulumi stack export`), its placeholders filled in, run by bash in the project with the world's CLI.
+ */
+function runReadmeMove(to: string): string {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+  const block = /\n( *)```sh\n((?:\1(?!```).*\n)*?\1pulumi stack export -s <stack>[\s\S]*?)\1```/.exec(readme);
+  if (!block) throw new Error("README.md: the deliberate move's sh block was not found");
+  const script = block[2]
+    .split("\n")
+    .map((l) => l.slice(block[1].length))
+    .join("\n")
+    .replaceAll("<stack>", "ha")
+    .replaceAll("<lxc>", LXC)
+    .replaceAll("<new node>", to);
+  const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+    cwd: world.project,
+    env: world.env,
+    encoding: "utf8",
+  });
+  world.transcript.push(`$ (README's deliberate move)\n${script}\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) throw new Error(`the README's move commands failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
 
 /** The URNs in the stack's state (what a refresh may drop). */
 function stateUrns(): string[] {
@@ -334,7 +369,7 @@ afterAll(async () => {
       rows
         .map(
           (r) =>
-            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarizeWrites(r.apiWrites)})` : ""} | ${r.node} | ${r.containerId} | ${r.seconds.toFixed(1)} s |`,
+            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "-"}${r.failed ? " (failed)" : ""} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarizeWrites(r.apiWrites)})` : ""} | ${r.node} | ${r.containerId} | ${r.seconds.toFixed(1)} s |`,
         )
         .join("\n") +
       "\n" +
@@ -374,18 +409,27 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     );
     const n = log.count();
     const up = failing(() => world.up());
-    const row = await step("node-local state, HA on", up.run);
-    expect(up.holder.error?.message).toMatch(
+    let row: Row;
+    try {
+      row = await step("node-local state, HA on", up.run);
+    } finally {
+      world.editStackFile(
+        (c) => ((lxcConfig(c).stateMount as Record<string, unknown>).hostPath = dirs.state),
+      );
+    }
+    expect(row.failed).toBe(true);
+    expect(up.error().message).toMatch(
       new RegExp(
-        `lxcs\\.${LXC}\\.stateMount\\.hostPath: is node-local on ${HOME}, ${OTHER}, but lxcs\\.${LXC}\\.ha`,
+        `lxcs\\.${LXC}\\.stateMount\\.hostPath: is node-local on (${HOME}, ${OTHER}|${OTHER}, ${HOME}), but lxcs\\.${LXC}\\.ha`,
       ),
     );
+    // The engine's events: no resource of the program was registered (only the stack itself).
+    expect(row.report!.changed.filter((c) => !c.startsWith("pulumi:pulumi:Stack"))).toEqual([]);
+    expect(row.report!.ops).toEqual({});
+    // Not one request reached the API, and no directory was made on the node.
     expect(log.since(n)).toEqual([]);
-    expect(row.apiWrites).toEqual([]);
-    // Nothing registered: the state has no resource at all (not even the stack's).
-    expect(stateUrns()).toEqual([]);
+    expect(stateUrns().filter((u) => !u.includes("::pulumi:pulumi:Stack::"))).toEqual([]);
     expect(fs.existsSync(path.join(RUNTIME, "local-state"))).toBe(false);
-    world.editStackFile((c) => ((lxcConfig(c).stateMount as Record<string, unknown>).hostPath = dirs.state));
   });
 
   it("first up: the CT on its home node, rootfs and mounts on shared storage (shared=1), the HA resource and rule, gateway healthy", async () => {
@@ -406,7 +450,7 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     for (const d of [dirs.state, dirs.data])
       expect(conf).toMatch(new RegExp(`^mp\\d: ${d},mp=.*shared=1`, "m"));
     expect(log.writesSince(0)).toEqual(
-      expect.arrayContaining(["POST /cluster/ha/resources", "POST /cluster/ha/rules"]),
+      expect.arrayContaining(["POST /cluster/ha/resources/", "POST /cluster/ha/rules/"]),
     );
     // The host directories were prepared once, through the home node, owned by the gateway's mapped uid.
     for (const d of [dirs.state, dirs.data]) {
@@ -475,6 +519,30 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(row.apiWrites).toEqual([]);
     expect(containerId()).toBe(before.container);
     expect(userFiles()).toEqual(before.files);
+  });
+
+  it("a deliberate move, the README's way: ha-manager migrate, its state edit and config set; preview shows no change to the CT; up re-homes the placement, never the CT", async () => {
+    const n = log.count();
+    // `ha-manager migrate ct:<vmid> <node>`: for a CT a restart migration (stop, conf moved, start on the shared
+    // storage); the double has no CRM, so recoverCt stands for it.
+    await haMove(`deliberate move: ${HOME} -> ${OTHER}`, OTHER);
+    expect(confNode()).toBe(OTHER);
+    // The README's commands (Cluster and HA, "Deliberate move"), run as printed with the placeholders filled in.
+    const out = runReadmeMove(OTHER);
+    expect(out).not.toMatch(/ContainerLegacy\s+hermes-ct\s+(update|replace|create|delete)/);
+    const moved = await step(`up after the move to ${OTHER}`, () => world.up());
+    const r = moved.report!;
+    expect(r.changed.filter((c) => c.startsWith(ctType))).toEqual([]);
+    expect(moved.apiWrites.filter((w) => /\/lxc(\/\d+)?$/.test(w))).toEqual([]);
+    expect(stateUrns()).toEqual(before.urns);
+    expect(confNode()).toBe(OTHER);
+    expect(containerId()).toBe(before.container);
+    expect(userFiles()).toEqual(before.files);
+    expect(log.since(n).filter((e) => e.method === "DELETE")).toEqual([]);
+    const again = await step(`no-op up on ${OTHER}`, () => world.up());
+    expect(again.report!.changed).toEqual([]);
+    expect(again.report!.commandRuns).toBe(0);
+    expect(again.apiWrites).toEqual([]);
   });
 
   it("no secret in the request log, the state or anything the CLI printed", () => {
