@@ -295,7 +295,9 @@ function failing(op: () => Promise<StepReport>): {
  */
 function runReadmeMove(to: string): string {
   const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-  const block = /\n( *)```sh\n((?:\1(?!```).*\n)*?\1pulumi stack export -s <stack>[\s\S]*?)\1```/.exec(readme);
+  const block = /\n( *)```sh\n((?:\1(?!```).*\n)*?\1pulumi stack export -s <stack>[\s\S]*?)\1```/.exec(
+    readme,
+  );
   if (!block) throw new Error("README.md: the deliberate move's sh block was not found");
   const script = block[2]
     .split("\n")
