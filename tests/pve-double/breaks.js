@@ -102,6 +102,28 @@ const BREAKS = [
     "tls",
   ],
   ["tls12-accepted", "double.ts", 'minVersion: "TLSv1.3"', 'minVersion: "TLSv1.2"', "tls"],
+  [
+    "offline-node-answers",
+    "clusterApi.ts",
+    "throw new ApiError(595, NODE_UNREACHABLE);",
+    "void 0;",
+    "cluster",
+  ],
+  ["recovery-keeps-node-up", "haApi.ts", "  ctx.state.offline.add(from);\n", "", "ha"],
+  [
+    "resources-node-from-state",
+    "clusterApi.ts",
+    "for (const [vmid, node] of list) out.push(",
+    'for (const [vmid] of list) out.push(await guestEntry(ctx, ha, vmid, "pve1")); if (0) out.push(',
+    "cluster",
+  ],
+  [
+    "failback-ignores-nofailback",
+    "clusterApi.ts",
+    "if (!group || Number(group.nofailback ?? 0)) return undefined;",
+    "if (!group) return undefined;",
+    "cluster",
+  ],
 ];
 
 const only = process.argv.slice(2);

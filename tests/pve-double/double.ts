@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { Auth, extractAuthValue } from "./auth";
 import type { ContainerBackend } from "./backend";
 import { ApiError, die } from "./errors";
+import * as clusterApi from "./clusterApi";
 import * as haApi from "./haApi";
 import { Layout } from "./layout";
 import * as lxc from "./lxcApi";
@@ -66,6 +67,13 @@ export interface RunningDouble {
   waitTask(upid: string): Promise<void>;
   /** HA recovery of a CT onto node `to`, as after its node was fenced (haApi.ts recoverCt; the drill's move). */
   recoverCt(vmid: number, to: string): Promise<{ from: string; to: string }>;
+  /** Take a node out (powered off, link cut): its `/nodes/<node>/...` requests get `595 No route to host`. */
+  setNodeOffline(node: string): void;
+  /** The node rejoins (online again). Nothing moves until failback() runs: the CRM's next round. */
+  bringNodeBack(node: string): void;
+  /** The CRM's failback round: every HA CT with failback on, away from its highest-priority online node, is
+   *  relocated there (clusterApi.ts failbackTarget). Returns the moves. */
+  failback(): Promise<Array<{ vmid: number; from: string; to: string }>>;
   stop(): Promise<void>;
 }
 
@@ -134,7 +142,8 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     ["POST", /^\/cluster\/ha\/rules$/, (c) => haApi.createRule(ctx, ha, c.rel, c.params)],
     ["PUT", /^\/cluster\/ha\/rules\/([^/]+)$/, (c, m) => haApi.updateRule(ctx, ha, c.rel, m[1], c.params)],
     ["DELETE", /^\/cluster\/ha\/rules\/([^/]+)$/, (c, m) => haApi.deleteRule(ha, c.rel, m[1])],
-    ["GET", /^\/nodes$/, () => nodes.map((n) => ({ node: n.name, status: "online", type: "node" }))],
+    ["GET", /^\/nodes$/, () => clusterApi.listNodes(ctx)],
+    ["GET", /^\/cluster\/resources$/, (c) => clusterApi.resources(ctx, ha, c.params)],
     [
       "GET",
       /^\/nodes\/([^/]+)\/query-url-metadata$/,
@@ -282,6 +291,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
             throw new ApiError(401, "Permission denied - invalid csrf token");
         }
         emptyBody = false;
+        clusterApi.proxyCheck(ctx, rel); // an offline node: pveproxy's 595, before any handler (clusterApi.ts)
         const route = routes.find(([meth, re]) => meth === method && re.test(rel));
         if (!route) throw new ApiError(501, `Method '${method} ${rel}' not implemented`); // AnyEvent.pm:2297
         const rm = route[1].exec(rel) as RegExpExecArray;
@@ -307,7 +317,7 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     res.setHeader("Server", "pve-api-daemon/3.0");
     res.setHeader("Cache-Control", "max-age=0");
     if (status >= 400) res.setHeader("Connection", "close");
-    if (emptyBody && status !== 200) {
+    if ((emptyBody && status !== 200) || status === 595) {
       res.statusCode = status;
       res.end();
     } else {
@@ -361,6 +371,18 @@ export async function startDouble(opts: DoubleOptions): Promise<RunningDouble> {
     tasks,
     waitTask: (upid) => tasks.wait(upid),
     recoverCt: (vmid, to) => haApi.recoverCt(ctx, vmid, to),
+    setNodeOffline: (node) => void (state.node(node), state.offline.add(node)),
+    bringNodeBack: (node) => void (state.node(node), state.offline.delete(node)),
+    failback: async () => {
+      const moves: Array<{ vmid: number; from: string; to: string }> = [];
+      for (const [vmid, from] of state.vmlist()) {
+        const to = clusterApi.failbackTarget(ctx, ha, vmid);
+        if (to === undefined) continue;
+        await haApi.moveCt(ctx, vmid, from, to);
+        moves.push({ vmid, from, to });
+      }
+      return moves;
+    },
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -432,11 +432,11 @@ export function deleteRule(ha: HaState, rel: string, rule: string): null {
 }
 
 /**
- * What the HA manager does with a CT whose node was fenced (src/PVE/HA/Manager.pm recover_fenced_service →
- * src/PVE/HA/Env/PVE2.pm:208-225 steal_service): the config file is renamed from the dead node's directory to the
- * new node's (pmxcfs), then the LRM there starts it. Volumes on shared storage are the same on both nodes. The
- * double has no fencing: the caller says the old node is gone; the CT is stopped there first (a fenced node has
- * rebooted, so nothing of it runs).
+ * HA recovery of a fenced node's CT (pve-ha-manager src/PVE/HA/Manager.pm next_state_recovery
+ * :1607-1660 → Env/PVE2.pm steal_service :208-225; the CT is stopped there first: a fenced node has rebooted): the config file is renamed from the dead node's directory to the new
+ * node's (pmxcfs), then the LRM there starts it. Volumes on shared storage are the same on both nodes. The
+ * dead node stays offline (fenced: its watchdog reset it, it has no quorum until it rejoins) until the test
+ * brings it back (RunningDouble.bringNodeBack): every `/nodes/<it>/...` request meanwhile gets the proxy's 595.
  */
 export async function recoverCt(
   ctx: LxcContext,
@@ -447,6 +447,14 @@ export async function recoverCt(
   if (from === undefined) throw new Error(`CT ${vmid} does not exist in the cluster`);
   ctx.state.node(to);
   if (from === to) throw new Error(`CT ${vmid} is already on ${to}`);
+  ctx.state.offline.add(from);
+  await moveCt(ctx, vmid, from, to);
+  return { from, to };
+}
+
+/** Stop on `from` (if running), config renamed to `to`'s directory, started there if HA wants it started: the
+ *  recovery move and the CRM's `relocate` of a CT (Manager.pm:1536-1545; a CT is relocated, never live-migrated). */
+export async function moveCt(ctx: LxcContext, vmid: number, from: string, to: string): Promise<void> {
   const task = (what: string) => ({
     upid: `recover:${vmid}:${what}`,
     log: () => undefined,
@@ -461,5 +469,4 @@ export async function recoverCt(
   const state = ctx.haResources.has(vmid) ? "started" : "stopped";
   if (state === "started")
     await ctx.backend.start({ node: to, vmid }, conf.main, mountsOf(ctx, to, conf.main), task("start"));
-  return { from, to };
 }

@@ -29,6 +29,8 @@ export const DEFAULT_STORAGES: StorageDef[] = [
 
 export class ClusterState {
   private readonly locks = new Map<number, Promise<void>>();
+  /** Nodes out of the cluster (powered off, fenced): pveproxy cannot reach them (clusterApi.ts proxyCheck). */
+  readonly offline = new Set<string>();
 
   constructor(
     readonly layout: Layout,

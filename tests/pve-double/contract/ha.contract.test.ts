@@ -176,7 +176,23 @@ describe("HA on PVE 9: resources and node-affinity rules", () => {
 
     expect(await w.pve.recoverCt(300, "pve2")).toEqual({ from: "pve1", to: "pve2" });
 
-    // What the provider's read (node from state: pve1) gets now, and why refresh would drop the CT.
+    // While pve1 is down (fenced), every request for it gets pveproxy's 595: the provider's read errors.
+    const down = await w.client.call("GET", "/nodes/pve1/lxc/300/config");
+    expect([down.status, down.reason, down.raw]).toEqual([595, "No route to host", ""]);
+    const resources = await w.client.call("GET", "/cluster/resources", { type: "vm" });
+    expect(resources.body.data).toEqual([
+      expect.objectContaining({
+        id: "lxc/300",
+        vmid: 300,
+        node: "pve2",
+        type: "lxc",
+        status: "running",
+        hastate: "started",
+      }),
+    ]);
+    // Once pve1 is back and before failback, the read of the node in state finds nothing: why a plain refresh
+    // then drops the CT.
+    w.pve.bringNodeBack("pve1");
     const stale = await w.client.call("GET", "/nodes/pve1/lxc/300/config");
     expect([stale.status, stale.reason]).toEqual([
       500,
@@ -196,8 +212,9 @@ describe("HA on PVE 9: resources and node-affinity rules", () => {
       rootfs: "ceph:8",
     });
     expect(create.reason).toBe("CT 300 already exists on node 'pve2'");
-    // Failback: the same move home.
-    expect(await w.pve.recoverCt(300, "pve1")).toEqual({ from: "pve2", to: "pve1" });
+    // Failback (the rule prefers pve1:2, failback on): the CRM relocates the CT home.
+    expect(await w.pve.failback()).toEqual([{ vmid: 300, from: "pve2", to: "pve1" }]);
+    expect(await w.pve.failback()).toEqual([]);
     expect((await w.client.call("GET", "/nodes/pve1/lxc/300/status/current")).body.data.status).toBe(
       "running",
     );
