@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PveClient } from "../pve-double/contract/client";
 import { RunningDouble, startDouble } from "../pve-double/double";
 import type { StorageDef } from "../pve-double/layout";
 import { LxcBackend } from "../pve-double/lxcBackend";
@@ -109,8 +110,6 @@ function nodeSshd(action: "start" | "stop", node: string, port?: number): void {
   });
   if (r.status !== 0) throw new Error(`node-sshd.sh ${action} ${node}: ${r.stderr}`);
 }
-const homeDies = () => nodeSshd("stop", HOME);
-const homeReturns = () => nodeSshd("start", HOME, env.file.node.port);
 
 /**
  * The program's own gateway readiness (templates/wait-for-gateway.sh, as the `up` runs it) inside the CT, retried
@@ -147,14 +146,25 @@ async function gatewayReady(timeoutS = 180): Promise<string> {
   throw new Error(`the gateway did not become ready within ${timeoutS} s: ${last}`);
 }
 
-/** The HA move, timed: `recoverCt` (stop, conf renamed, start), then the gateway's own readiness. */
-async function haMove(what: string, to: string): Promise<void> {
+/** An HA move, timed: `move` (the double's stop, conf renamed, start), then the gateway's own readiness. */
+async function haMove(what: string, move: () => Promise<unknown>): Promise<void> {
   const t0 = Date.now();
-  expect(await pve.recoverCt(VMID, to)).toEqual({ from: to === OTHER ? HOME : OTHER, to });
+  await move();
   const ctRunning = (Date.now() - t0) / 1000;
   expect(await gatewayReady()).toMatch(healthy);
   timings.push({ what, ctRunning, gatewayReady: (Date.now() - t0) / 1000 });
 }
+/** The home node dies: its sshd stops; the HA manager fences it and recovers the CT on the other node (the
+ *  double's recoverCt, which keeps the dead node offline: its API requests get pveproxy's 595). */
+const nodeLoss = () => {
+  nodeSshd("stop", HOME);
+  return pve.recoverCt(VMID, OTHER);
+};
+/** The home node is back (sshd, and online in the cluster); nothing moves until the CRM's failback round. */
+const homeReturns = () => {
+  nodeSshd("start", HOME, env.file.node.port);
+  pve.bringNodeBack(HOME);
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The stack file: what a user writes for a two-node cluster with shared storage
@@ -333,6 +343,17 @@ const userFiles = () =>
   ]);
 const healthy = /healthy hermes-hermes: gateway running \(pid \d+\); platforms: .*telegram=connected/;
 
+/**
+ * What a run (or a killed one) leaves in the double's cluster-wide state under the runtime directory: the CT's HA
+ * resource and its rule, removed as a user would (`ha-manager remove ct:<vmid>`: DELETE with purge, which drops the
+ * rule it empties), so the next run's create does not meet `resource ID 'ct:<vmid>' already defined`.
+ */
+async function forgetHaResource(): Promise<void> {
+  const api = new PveClient(pve.url, fs.readFileSync(pve.caFile));
+  await api.login("root@pam", secrets.proxmoxPassword);
+  await api.call("DELETE", `/cluster/ha/resources/ct:${VMID}`);
+}
+
 beforeAll(
   async () => {
     await registry.save();
@@ -350,6 +371,7 @@ beforeAll(
       backend: new LxcBackend(),
       version: PVE_VERSION,
     });
+    await forgetHaResource();
     log = new RequestLog(pve.requestLog);
     registry.keep(ctStatus);
     for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
@@ -394,10 +416,12 @@ afterAll(async () => {
       await pve.backend.destroy({ node, vmid: VMID }, [], noTask()).catch(() => undefined);
       fs.rmSync(conf, { force: true });
     }
+    for (const node of [HOME, OTHER]) pve.bringNodeBack(node);
+    await forgetHaResource();
     fs.rmSync(NAS, { recursive: true, force: true });
     world?.remove();
   }
-  homeReturns();
+  nodeSshd("start", HOME, env.file.node.port);
   nodeSshd("stop", OTHER);
   await pve?.stop();
   await templates.close();
@@ -479,8 +503,9 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
       before.files[path.relative(RUNTIME, path.join(dirs.state, AGENT, "memories", "MEMORY.md"))],
     ).not.toBe("missing");
     const n = log.count();
-    homeDies();
-    await haMove(`node loss: ${HOME} -> ${OTHER}`, OTHER);
+    await haMove(`node loss: ${HOME} -> ${OTHER}`, async () =>
+      expect(await nodeLoss()).toEqual({ from: HOME, to: OTHER }),
+    );
     expect(confNode()).toBe(OTHER);
     // Nothing went through the API: the move is the HA manager's, on pmxcfs.
     expect(log.writesSince(n)).toEqual([]);
@@ -500,10 +525,21 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(confNode()).toBe(OTHER);
   });
 
+  it("while the home node is offline: a plain refresh errors on the CT (the proxy's 595) and drops nothing", async () => {
+    const refresh = failing(() => world.refresh());
+    const row = await step(`refresh, CT on ${OTHER}, ${HOME} offline`, refresh.run);
+    expect(row.failed).toBe(true);
+    expect(refresh.error().message).toMatch(/595|No route to host/);
+    expect(row.apiWrites).toEqual([]);
+    expect(stateUrns()).toEqual(before.urns);
+  });
+
   it("failback: the home node returns, HA migrates the CT home; the gateway is back with the same memories", async () => {
     homeReturns();
     const n = log.count();
-    await haMove(`failback: ${OTHER} -> ${HOME}`, HOME);
+    await haMove(`failback: ${OTHER} -> ${HOME}`, async () =>
+      expect(await pve.failback()).toEqual([{ vmid: VMID, from: OTHER, to: HOME }]),
+    );
     expect(confNode()).toBe(HOME);
     expect(log.writesSince(n)).toEqual([]);
     expect(containerId()).toBe(before.container);
@@ -526,8 +562,11 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
   it("a deliberate move, the README's way: ha-manager migrate, its state edit and config set; preview shows no change to the CT; up re-homes the placement, never the CT", async () => {
     const n = log.count();
     // `ha-manager migrate ct:<vmid> <node>`: for a CT a restart migration (stop, conf moved, start on the shared
-    // storage); the double has no CRM, so recoverCt stands for it.
-    await haMove(`deliberate move: ${HOME} -> ${OTHER}`, OTHER);
+    // storage). The double has no migrate request yet: its recovery move stands for it, the source node back at once.
+    await haMove(`deliberate move: ${HOME} -> ${OTHER}`, async () => {
+      await pve.recoverCt(VMID, OTHER);
+      pve.bringNodeBack(HOME);
+    });
     expect(confNode()).toBe(OTHER);
     // The README's commands (Cluster and HA, "Deliberate move"), run as printed with the placeholders filled in.
     const out = runReadmeMove(OTHER);
