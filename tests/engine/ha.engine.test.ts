@@ -316,10 +316,12 @@ function runReadmeMove(to: string): string {
     .replaceAll("<stack>", "ha")
     .replaceAll("<lxc>", LXC)
     .replaceAll("<new node>", to);
-  const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+  // stdin from /dev/null: on a socket (node's default pipe) Debian's bash would read bashrc as under sshd.
+  const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`], {
     cwd: world.project,
     env: world.env,
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
   });
   world.transcript.push(`$ (README's deliberate move)\n${script}\n${r.stdout}${r.stderr}`);
   if (r.status !== 0) throw new Error(`the README's move commands failed (${r.status}): ${r.stderr}`);
@@ -416,6 +418,10 @@ afterAll(async () => {
       await pve.backend.destroy({ node, vmid: VMID }, [], noTask()).catch(() => undefined);
       fs.rmSync(conf, { force: true });
     }
+    const volumes = path.join(pve.layout.storageDir(HOME, "ceph"), "images");
+    for (const v of fs.existsSync(volumes) ? fs.readdirSync(volumes) : [])
+      if (v.startsWith(`vm-${VMID}-disk-`))
+        fs.rmSync(path.join(volumes, v), { recursive: true, force: true });
     for (const node of [HOME, OTHER]) pve.bringNodeBack(node);
     await forgetHaResource();
     fs.rmSync(NAS, { recursive: true, force: true });
@@ -472,7 +478,7 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(r.output).toMatch(healthy);
     expect(confNode()).toBe(HOME);
     const conf = fs.readFileSync(pve.layout.confPath(HOME, VMID), "utf8");
-    expect(conf).toMatch(/^rootfs: ceph:vm-\d+-disk-0,size=8G$/m);
+    expect(conf).toMatch(/^rootfs: ceph:vm-\d+-disk-\d+,size=8G$/m);
     for (const d of [dirs.state, dirs.data])
       expect(conf).toMatch(new RegExp(`^mp\\d: ${d},mp=.*shared=1`, "m"));
     expect(log.writesSince(0)).toEqual(
