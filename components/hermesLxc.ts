@@ -34,6 +34,8 @@ export interface HermesLxcArgs {
   knownHostsDir: string;
   /** Root password for console logins, as a secret; none by default (SSH keys only). */
   rootPassword?: pulumi.Output<string>;
+  /** The container's beforeCreate hook when its CT already exists on the node (placement.ts adoptionHook). */
+  adoption?: pulumi.ResourceHook;
 }
 
 /** One row of the mount table output. */
@@ -225,6 +227,8 @@ export class HermesLxc extends pulumi.ComponentResource {
         // (tests/program/options.test.ts); what Proxmox does with them no tier here can show (no real Proxmox).
         protect: lxc.protect,
         deleteBeforeReplace: true,
+        // A CT already on its node but missing from the state: refuse the create, name the import (placement.ts).
+        ...(args.adoption ? { hooks: { beforeCreate: [args.adoption] } } : {}),
       },
     );
     if (lxc.ha) this.haResources = haResources(name, lxc.ha, this.container, { ...providerOpts });

@@ -39,6 +39,8 @@ export interface LoadedStackConfig {
   secrets: StackSecrets;
   /** ssh.privateKeyPath, home-expanded, and the key's content as a secret; absent when ssh-agent is used. */
   sshKey?: { path: string; content: pulumi.Output<string> };
+  /** proxmoxPassword in plain text, for the program's own login before any resource (placement.ts); never logged. */
+  proxmoxPassword?: string;
 }
 
 /** Where the process looks for things a user may have set outside this project's namespace. */
@@ -99,6 +101,7 @@ function readAndValidate(environment: Environment): LoadedStackConfig {
     config: parsed.config,
     secrets: wrapSecrets(parsed),
     sshKey: key && { path: key.path, content: pulumi.secret(key.text) },
+    proxmoxPassword: parsed.secrets.proxmoxPassword,
   };
 }
 

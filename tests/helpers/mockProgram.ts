@@ -14,6 +14,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import type { ClusterView } from "../../components/lib/proxmoxApi";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RawStackConfig } from "../../components/config/stack";
@@ -142,13 +143,24 @@ function keepSdksLoaded(): void {
  */
 export async function runProgram(
   raw: RawStackConfig,
-  options: { preview?: boolean; privateKeyPath?: string; resolveOutputs?: boolean } = {},
+  options: {
+    preview?: boolean;
+    privateKeyPath?: string;
+    resolveOutputs?: boolean;
+    /** What GET /cluster/resources shows (placement.ts); default: an empty cluster (a first deploy). */
+    cluster?: ClusterView;
+  } = {},
 ): Promise<MockRun> {
   keepSdksLoaded();
   jest.resetModules();
   // require: see the program's require below.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  // The program's live read of the cluster (placement.ts), answered from the test: no Proxmox API here. Its own tests
+  // run it against the Proxmox API double (tests/unit/placement.test.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const placement = require("../../components/placement") as typeof import("../../components/placement");
+  placement.clusterReader.read = () => Promise.resolve(options.cluster ?? { guests: [], nodes: {} });
   const key = clientKey();
   cachedKnownHostsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
   const knownHostsDir = cachedKnownHostsDir;

@@ -1,0 +1,173 @@
+/**
+ * The program's live placement check (components/placement.ts, components/lib/proxmoxApi.ts) against the Proxmox
+ * API double: two nodes, a shared storage, an HA CT and a plain CT. The login is verified against the double's CA
+ * as the provider's Go client verifies it (SSL_CERT_FILE/SSL_CERT_DIR); the HA manager's moves are the double's
+ * (recoverCt, bringNodeBack, failback).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { LxcConfig } from "../../components/config/model";
+import { ApiLogin, ApiUnreachable, goSystemRoots, readCluster } from "../../components/lib/proxmoxApi";
+import { checkPlacement, placementProblems } from "../../components/placement";
+import type { StorageDef } from "../pve-double/layout";
+import { createBody } from "../pve-double/contract/fixtures";
+import { ROOT_PASSWORD, World, makeWorld, seedTemplate } from "../pve-double/contract/world";
+
+const storages: StorageDef[] = [
+  { id: "local", type: "dir", content: ["vztmpl", "iso", "backup", "import"] },
+  { id: "ceph", type: "lvmthin", content: ["rootdir", "images"], shared: true },
+];
+const lxc = (name: string, vmId: number, node: string, ha: boolean) =>
+  ({ name, vmId, node, ...(ha ? { ha: { state: "started" } } : {}) }) as unknown as LxcConfig;
+const agent = lxc("agent", 330, "pve1", true);
+const plain = lxc("plain", 331, "pve1", false);
+
+let w: World;
+let env: NodeJS.ProcessEnv;
+let login: ApiLogin;
+
+beforeAll(async () => {
+  w = await makeWorld({
+    nodes: [
+      { name: "pve1", storages },
+      { name: "pve2", storages },
+    ],
+    version: "9.1.1",
+  });
+  seedTemplate(w);
+  for (const vmid of [330, 331]) {
+    const body: Record<string, string> = {
+      ...createBody(vmid, w.binds, true),
+      rootfs: "ceph:8",
+      protection: "0",
+    };
+    for (const k of ["mp0", "mp1", "mp2"]) body[k] = `${body[k]},shared=1`;
+    const a = await w.client.call("POST", "/nodes/pve1/lxc", body);
+    expect((await w.client.waitTask("pve1", a.body.data)).exitstatus).toBe("OK");
+    await w.client.waitStatus("pve1", vmid, "running");
+  }
+  expect((await w.client.call("POST", "/cluster/ha/resources", { sid: "ct:330" })).status).toBe(200);
+  const rule = { rule: "hermes-agent", type: "node-affinity", resources: "ct:330", nodes: "pve1:2,pve2:1" };
+  expect((await w.client.call("POST", "/cluster/ha/rules", rule)).status).toBe(200);
+  // What the README has the user do: the node's CA in SSL_CERT_DIR (here alone, with an empty bundle file).
+  const caDir = path.join(w.tmp, "ca");
+  fs.mkdirSync(caDir);
+  fs.copyFileSync(w.pve.caFile, path.join(caDir, "pve1.pem"));
+  fs.writeFileSync(path.join(w.tmp, "empty-bundle.crt"), "");
+  env = { SSL_CERT_FILE: path.join(w.tmp, "empty-bundle.crt"), SSL_CERT_DIR: caDir };
+  login = { endpoint: w.pve.url, insecure: false, username: "root@pam", password: ROOT_PASSWORD };
+});
+afterAll(async () => w?.close());
+
+const logins = () => w.readLog().filter((e) => e.path === "/api2/json/access/ticket").length;
+const check = (dryRun = false) => checkPlacement([agent, plain], login, { dryRun, env });
+
+describe("reading the cluster as the provider would", () => {
+  test("verified TLS with the node's CA: guests with their node and HA state, nodes with their status", async () => {
+    const view = await readCluster(login, { env });
+    expect(view.guests).toEqual([
+      { vmid: 330, node: "pve1", type: "lxc", status: "running", hastate: "started" },
+      { vmid: 331, node: "pve1", type: "lxc", status: "running" },
+    ]);
+    expect(view.nodes).toEqual({ pve1: "online", pve2: "online" });
+  });
+
+  test("without the node's CA the TLS handshake fails before the password is sent", async () => {
+    const before = logins();
+    const empty = { SSL_CERT_FILE: env.SSL_CERT_FILE, SSL_CERT_DIR: path.join(w.tmp, "nothing") };
+    const e = await readCluster(login, { env: empty }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e).not.toBeInstanceOf(ApiUnreachable);
+    expect(String(e)).toMatch(/self[- ]signed|unable to (get|verify)/i);
+    expect(logins()).toBe(before);
+  });
+
+  test("SSL_CERT_DIR's files and the bundle, as Go reads them", () => {
+    const pem = fs.readFileSync(w.pve.caFile, "utf8").trim();
+    expect(goSystemRoots(env)).toEqual([pem]);
+    expect(goSystemRoots({ SSL_CERT_FILE: w.pve.caFile, SSL_CERT_DIR: path.join(w.tmp, "nothing") })).toEqual(
+      [pem],
+    );
+  });
+
+  test("a wrong password is refused, never repeated", async () => {
+    const e = await readCluster({ ...login, password: "not-the-password-d41d" }, { env }).catch(
+      (x: unknown) => x,
+    );
+    expect(String(e)).toMatch(/login as root@pam .* failed: HTTP 401/);
+    expect(String(e)).not.toContain("not-the-password-d41d");
+  });
+});
+
+describe("the placement check", () => {
+  test("both CTs on their configured node: go on", async () => {
+    const placements = await check();
+    expect(placements.get("agent")).toEqual({ onConfiguredNode: true });
+    expect(placements.get("plain")).toEqual({ onConfiguredNode: true });
+  });
+
+  test("a CT that does not exist yet: go on (created)", async () => {
+    const placements = await checkPlacement([lxc("new", 339, "pve2", false)], login, { dryRun: false, env });
+    expect(placements.get("new")).toEqual({ onConfiguredNode: false });
+  });
+
+  test("home node down before recovery: refused, the node named offline", async () => {
+    w.pve.setNodeOffline("pve1");
+    const e = await check().catch((x: unknown) => x);
+    expect(String(e)).toContain(
+      "lxcs.agent.node: node pve1 is offline and CT 330 is still assigned to it (HA state: fence)",
+    );
+    w.pve.bringNodeBack("pve1");
+  });
+
+  test("after HA relocation: refused with the ha-manager command, or wait for failback", async () => {
+    await w.pve.recoverCt(330, "pve2");
+    let e = String(await check().catch((x: unknown) => x));
+    expect(e).toContain("lxcs.agent.node: is pve1, but CT 330 is on node pve2 (HA state: started)");
+    expect(e).toContain("Node pve1 is offline: wait until it is back; HA then moves ct:330 home");
+    expect(e).toContain("ha-manager migrate ct:330 pve1");
+    expect(e).toContain("Do not run a plain pulumi refresh now");
+    w.pve.bringNodeBack("pve1");
+    e = String(await check().catch((x: unknown) => x));
+    expect(e).toContain(
+      "To bring it back to pve1, run: ha-manager migrate ct:330 pve1 (or wait for failback)",
+    );
+    expect(await w.pve.failback()).toEqual([{ vmid: 330, from: "pve2", to: "pve1" }]);
+    expect((await check()).get("agent")).toEqual({ onConfiguredNode: true });
+  });
+
+  test("a plain CT migrated by hand: refused with pct migrate, run on the node that holds it", async () => {
+    await w.pve.recoverCt(331, "pve2");
+    w.pve.bringNodeBack("pve1");
+    const e = String(await check().catch((x: unknown) => x));
+    expect(e).toContain("lxcs.plain.node: is pve1, but CT 331 is on node pve2.");
+    expect(e).toContain("pct migrate 331 pve1 --restart   (on node pve2)");
+    expect(e).not.toContain("lxcs.agent");
+    // Back home (the move a `pct migrate` makes, through the double's relocation).
+    await w.pve.recoverCt(331, "pve1");
+    w.pve.bringNodeBack("pve2");
+  });
+
+  test("API out of reach: a preview warns and goes on, an update refuses", async () => {
+    const closed = { ...login, endpoint: "https://127.0.0.1:1/" };
+    const preview = await checkPlacement([agent], closed, { dryRun: true, env });
+    expect(preview.get("agent")).toEqual({ onConfiguredNode: false });
+    const up = await checkPlacement([agent], closed, { dryRun: false, env }).catch((x: unknown) => x);
+    expect(String(up)).toContain("proxmox.endpoint: cannot read where the LXCs run");
+    // A TLS failure is not "out of reach": even a preview refuses.
+    const badTls = { SSL_CERT_FILE: env.SSL_CERT_FILE, SSL_CERT_DIR: path.join(w.tmp, "nothing") };
+    await expect(checkPlacement([agent], login, { dryRun: true, env: badTls })).rejects.toThrow(
+      /proxmox.endpoint/,
+    );
+  });
+
+  test("a VMID held by a VM is refused", () => {
+    const view = {
+      guests: [{ vmid: 330, node: "pve2", type: "qemu" }],
+      nodes: { pve1: "online", pve2: "online" },
+    };
+    expect(placementProblems([agent], view).problems).toEqual([
+      "lxcs.agent.vmId: 330 is taken by a qemu guest on node pve2; choose a free VMID.",
+    ]);
+  });
+});
