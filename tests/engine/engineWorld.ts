@@ -129,6 +129,8 @@ export class EngineWorld {
 
   up = (): Promise<StepReport> => this.operation("up");
   refresh = (): Promise<StepReport> => this.operation("refresh");
+  /** `pulumi refresh --run-program`: the program runs first (and may refuse before anything is read). */
+  refreshRunningProgram = (): Promise<StepReport> => this.operation("refresh", { runProgram: true });
   destroy = (): Promise<StepReport> => this.operation("destroy");
 
   async preview(): Promise<{ changeSummary: Record<string, number>; output: string }> {
@@ -140,12 +142,20 @@ export class EngineWorld {
   }
 
   /** One engine operation, summed up from its event stream; what the CLI printed goes to the transcript. */
-  private async operation(op: "up" | "refresh" | "destroy"): Promise<StepReport> {
+  private async operation(
+    op: "up" | "refresh" | "destroy",
+    options: { runProgram?: boolean } = {},
+  ): Promise<StepReport> {
     const events: EngineEvent[] = [];
     let output = "";
     const s = await this.stack();
     try {
-      await s[op]({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+      await s[op]({
+        ...options,
+        onEvent: (e) => events.push(e),
+        onOutput: (o) => (output += o),
+        color: "never",
+      });
     } catch (e) {
       // A failed operation still has its events (what it registered before failing): `StepFailure.report`.
       throw Object.assign(e as Error, { report: { ...report(events, output), failed: true } });

@@ -299,33 +299,11 @@ function failing(op: () => Promise<StepReport>): {
   return { run, error: () => error! };
 }
 
-/**
- * The deliberate move's state edit as README.md prints it (section "Cluster and HA", the `sh` block that starts
- * with `pulumi stack export`), its placeholders filled in, run by bash in the project with the world's CLI.
- */
-function runReadmeMove(to: string): string {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-  const block = /\n( *)```sh\n((?:\1(?!```).*\n)*?\1pulumi stack export -s <stack>[\s\S]*?)\1```/.exec(
-    readme,
-  );
-  if (!block) throw new Error("README.md: the deliberate move's sh block was not found");
-  const script = block[2]
-    .split("\n")
-    .map((l) => l.slice(block[1].length))
-    .join("\n")
-    .replaceAll("<stack>", "ha")
-    .replaceAll("<lxc>", LXC)
-    .replaceAll("<new node>", to);
-  // stdin from /dev/null: on a socket (node's default pipe) Debian's bash would read bashrc as under sshd.
-  const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`], {
-    cwd: world.project,
-    env: world.env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  world.transcript.push(`$ (README's deliberate move)\n${script}\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) throw new Error(`the README's move commands failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+/** A command line as a POSIX shell splits it (single quotes, as the program prints them; no expansion). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/'([^']*)'|(\S+)/g)) words.push(m[1] ?? m[2]);
+  return words;
 }
 
 /** The URNs in the stack's state (what a refresh may drop). */
@@ -502,6 +480,7 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
   });
 
   let before: { files: Record<string, string>; urns: string[]; container: string };
+  const templateUrn = () => before.urns.find((u) => u.endsWith(`download/file:File::${LXC}-template`))!;
 
   it("the drill: the home node dies, HA recovers the CT on the other node; the gateway is back with the same memories", async () => {
     before = { files: userFiles(), urns: stateUrns(), container: containerId() };
@@ -522,22 +501,36 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(inCt("cat /data/notes.txt")).toBe("bulk data");
   });
 
-  it("while the CT is away and its home node is dead: a no-op up changes nothing and reads nothing of the CT", async () => {
-    const row = await step(`up, CT on ${OTHER}, ${HOME} dead`, () => world.up());
-    expect(row.report!.changed).toEqual([]);
-    expect(row.report!.commandRuns).toBe(0);
-    expect(row.apiWrites).toEqual([]);
-    expect(stateUrns()).toEqual(before.urns);
+  it("while the CT is away: up and refresh --run-program refuse before any resource, naming ha-manager migrate; nothing dropped", async () => {
+    const migrate = `ha-manager migrate ct:${VMID} ${HOME}`;
+    for (const [name, op] of [
+      [`up, CT on ${OTHER}, ${HOME} offline`, () => world.up()],
+      [`refresh --run-program, CT on ${OTHER}`, () => world.refreshRunningProgram()],
+    ] as const) {
+      const attempt = failing(op);
+      const row = await step(name, attempt.run);
+      expect(row.failed).toBe(true);
+      const message = attempt.error().message;
+      expect(message).toContain(`lxcs.${LXC}.node: is ${HOME}, but CT ${VMID} is on node ${OTHER}`);
+      expect(message).toContain(migrate);
+      // Refused before any resource: the engine registered nothing of the program, read nothing, wrote nothing.
+      expect(row.report!.changed.filter((c) => !c.startsWith("pulumi:pulumi:Stack"))).toEqual([]);
+      expect(row.apiWrites).toEqual([]);
+      expect(stateUrns()).toEqual(before.urns);
+    }
     expect(confNode()).toBe(OTHER);
   });
 
-  it("while the home node is offline: a plain refresh errors on the CT (the proxy's 595) and drops nothing", async () => {
+  it("while the home node is offline: a plain refresh errors on the CT (the proxy's 595) and keeps it; the template on that node is dropped (§6.3)", async () => {
     const refresh = failing(() => world.refresh());
     const row = await step(`refresh, CT on ${OTHER}, ${HOME} offline`, refresh.run);
     expect(row.failed).toBe(true);
     expect(refresh.error().message).toMatch(/595|No route to host/);
     expect(row.apiWrites).toEqual([]);
-    expect(stateUrns()).toEqual(before.urns);
+    // The CT and every other entry stay. The template's read lists the offline node's storage, fails, and the
+    // provider takes that for "file gone" (the §6.3 finding of lxc.engine.test.ts): it leaves the state, and the
+    // next up re-adopts it (below). No program can guard a plain refresh: the README says not to run one.
+    expect(stateUrns()).toEqual(before.urns.filter((u) => u !== templateUrn()));
   });
 
   it("failback: the home node returns, HA migrates the CT home; the gateway is back with the same memories", async () => {
@@ -552,12 +545,17 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(userFiles()).toEqual(before.files);
   });
 
-  it("after the failback: refresh drops nothing, then up is a no-op (0 changed, 0 remote commands, 0 API writes)", async () => {
+  it("after the failback: refresh drops nothing more; up re-adopts the template (one download-url), the CT untouched; the next up is a no-op", async () => {
     const refresh = await step("refresh after failback", () => world.refresh());
-    expect(refresh.report!.changed.filter((c) => !c.endsWith(" refresh"))).toEqual([]);
     expect(refresh.apiWrites).toEqual([]);
+    expect(stateUrns()).toEqual(before.urns.filter((u) => u !== templateUrn()));
+    const readopt = await step("up after failback: template re-adopted", () => world.up());
+    expect(readopt.report!.changed).toEqual([`proxmoxve:download/file:File ${LXC}-template create`]);
+    expect(readopt.apiWrites.map((w) => w.replace(/\/tasks\/.*/, "/tasks"))).toEqual([
+      `POST /nodes/${HOME}/storage/local/download-url`,
+    ]);
     expect(stateUrns()).toEqual(before.urns);
-    const row = await step("up after failback", () => world.up());
+    const row = await step("no-op up after failback", () => world.up());
     expect(row.report!.changed).toEqual([]);
     expect(row.report!.commandRuns).toBe(0);
     expect(row.apiWrites).toEqual([]);
@@ -565,27 +563,52 @@ describe(`an HA lxcs stack on a two-node cluster of the PVE double ${PVE_VERSION
     expect(userFiles()).toEqual(before.files);
   });
 
-  it("a deliberate move, the README's way: ha-manager migrate, its state edit and config set; preview shows no change to the CT; up re-homes the placement, never the CT", async () => {
+  it("a deliberate move (lxcs.<n>.node changed): up refuses naming the migration; after it, refresh --run-program drops only the stale entry, up names the import; after the import the CT is kept, never re-created", async () => {
     const n = log.count();
-    // `ha-manager migrate ct:<vmid> <node>`: for a CT a restart migration (stop, conf moved, start on the shared
-    // storage). The double has no migrate request yet: its recovery move stands for it, the source node back at once.
+    world.cli(["config", "set", "--path", "--stack", "ha", `lxcs.${LXC}.node`, OTHER]);
+    // 1. The stack says pve2, the CT runs on the home node: refused with the command that moves it.
+    const first = failing(() => world.up());
+    const refused = await step(`up, node set to ${OTHER}, CT on ${HOME}`, first.run);
+    expect(refused.failed).toBe(true);
+    expect(first.error().message).toContain(`ha-manager migrate ct:${VMID} ${OTHER}`);
+    expect(refused.report!.changed.filter((c) => !c.startsWith("pulumi:pulumi:Stack"))).toEqual([]);
+    expect(refused.apiWrites).toEqual([]);
+    // 2. The user runs it (`ha-manager migrate`: for a CT a restart migration, stop, conf moved, start on the
+    //    shared storage; the double's move stands for it, the source node staying online).
     await haMove(`deliberate move: ${HOME} -> ${OTHER}`, async () => {
       await pve.recoverCt(VMID, OTHER);
       pve.bringNodeBack(HOME);
     });
     expect(confNode()).toBe(OTHER);
-    // The README's commands (Cluster and HA, "Deliberate move"), run as printed with the placeholders filled in.
-    const out = runReadmeMove(OTHER);
-    expect(out).not.toMatch(/ContainerLegacy\s+hermes-ct\s+(update|replace|create|delete)/);
-    const moved = await step(`up after the move to ${OTHER}`, () => world.up());
-    const r = moved.report!;
-    expect(r.changed.filter((c) => c.startsWith(ctType))).toEqual([]);
-    expect(moved.apiWrites.filter((w) => /\/lxc(\/\d+)?$/.test(w))).toEqual([]);
+    // 3. refresh --run-program: the check passes (the CT is where the stack says); the stale entry (nodeName
+    //    systest) reads "does not exist" and is dropped; nothing else is, and the CT is untouched.
+    const refresh = await step(`refresh --run-program after the move`, () => world.refreshRunningProgram());
+    expect(refresh.apiWrites).toEqual([]);
+    const ctUrn = before.urns.find((u) => u.endsWith(`::${LXC}-ct`) && u.includes("ContainerLegacy"))!;
+    expect(stateUrns()).toEqual(before.urns.filter((u) => u !== ctUrn));
+    expect(containerId()).toBe(before.container);
+    // 4. up: the create it plans is refused by the container's hook, naming the import that takes the CT over.
+    const second = failing(() => world.up());
+    const adopt = await step(`up, CT not in state`, second.run);
+    expect(adopt.failed).toBe(true);
+    expect(adopt.apiWrites.filter((w) => /\/lxc$/.test(w))).toEqual([]);
+    const importCmd = /pulumi import .*/.exec(second.error().message)?.[0];
+    expect(importCmd).toContain(`'${OTHER}/${VMID}'`);
+    // 5. The printed import, run as printed.
+    world.cli(shellWords(importCmd!).slice(1));
+    expect(stateUrns()).toEqual(before.urns);
+    // 6. up: the CT is neither created, replaced nor deleted; the HA rule follows the new home in place.
+    const moved = await step(`up after the import, on ${OTHER}`, () => world.up());
+    expect(moved.report!.changed.filter((c) => c.startsWith(ctType))).toEqual([]);
+    expect(
+      log.since(n).filter((e) => e.method === "DELETE" || (/\/lxc$/.test(e.path) && e.method === "POST")),
+    ).toEqual([]);
     expect(stateUrns()).toEqual(before.urns);
     expect(confNode()).toBe(OTHER);
     expect(containerId()).toBe(before.container);
     expect(userFiles()).toEqual(before.files);
-    expect(log.since(n).filter((e) => e.method === "DELETE")).toEqual([]);
+    // The new placement holds: the CRM's failback round leaves it on pve2 (its rule now prefers it).
+    expect(await pve.failback()).toEqual([]);
     const again = await step(`no-op up on ${OTHER}`, () => world.up());
     expect(again.report!.changed).toEqual([]);
     expect(again.report!.commandRuns).toBe(0);
