@@ -142,7 +142,7 @@ export function adoptionHook(
     (args) => {
       const urn = args.urn;
       // urn:pulumi:<stack>::<project>::<parent type>$<type>::<name> → the parent's and the provider's URNs.
-      const m = /^urn:pulumi:([^:]+)::([^:]+)::([^$]+)\$([^:]+)::(.+)$/.exec(urn);
+      const m = /^urn:pulumi:([^:]+)::([^:]+)::([^$]+)\$(.+)::([^:]+)$/.exec(urn);
       const parent = m ? `urn:pulumi:${m[1]}::${m[2]}::${m[3]}::${lxc.name}` : "<the HermesLxc URN>";
       const provider = m
         ? `urn:pulumi:${m[1]}::${m[2]}::pulumi:providers:proxmoxve::proxmox`

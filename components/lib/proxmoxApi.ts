@@ -153,7 +153,8 @@ function request(
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method, headers: { Accept: "application/json", ...headers }, ...tls },
+      // No keep-alive (agent: false): an idle pooled socket would keep the program's process alive after it refused.
+      { method, headers: { Accept: "application/json", ...headers }, ...tls, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
