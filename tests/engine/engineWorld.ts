@@ -90,11 +90,12 @@ export class EngineWorld {
   }
 
   /** Runs the CLI itself (for what the Automation API has no call for), in the project directory. */
-  cli(args: string[], input?: string): string {
+  cli(args: string[], input?: string, timeoutMs?: number): string {
     const out = execFileSync(this.pulumi, args, {
       cwd: this.project,
       env: this.env,
       input,
+      timeout: timeoutMs,
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
     });
