@@ -23,7 +23,11 @@ describe("GET /cluster/resources, an offline node, failback (PVE 8 groups)", () 
     w = await makeWorld({ nodes, version: "8.4.14" });
     seedTemplate(w);
     for (const vmid of [320, 321]) {
-      const body: Record<string, string> = { ...createBody(vmid, w.binds, false), rootfs: "ceph:8", protection: "0" };
+      const body: Record<string, string> = {
+        ...createBody(vmid, w.binds, false),
+        rootfs: "ceph:8",
+        protection: "0",
+      };
       for (const k of ["mp0", "mp1", "mp2"]) body[k] = `${body[k]},shared=1`;
       const a = await post("/nodes/pve1/lxc", body);
       expect((await w.client.waitTask("pve1", a.body.data)).exitstatus).toBe("OK");
