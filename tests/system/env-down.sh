@@ -43,7 +43,7 @@ done
 
 # Every node's sshd node-sshd.sh started (the world's node and any further node of a cluster test).
 while read -r _ pid cfg; do
-  if [[ -n $pid && -n $cfg ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$cfg"; then
+  if [[ -n $pid && -n $cfg ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$cfg"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi

@@ -29,7 +29,7 @@ pidfile=$sshdir/sshd$suffix.pid
 running_pid() { # the pid of this node's sshd, if it runs (checked against its config path, never a reused pid)
   local pid
   pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$cfg" && printf '%s\n' "$pid"
+  [[ -n $pid ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$cfg" && printf '%s\n' "$pid"
 }
 
 case $action in
