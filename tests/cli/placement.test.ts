@@ -53,7 +53,7 @@ function pulumi(args: string[]): Promise<Run> {
       ["up", "refresh", "preview", "import"].includes(args[0])
         ? [...args, "--event-log", eventLog, "--color", "never"]
         : args,
-      { cwd: project, env, encoding: "utf8", maxBuffer: 64 << 20, timeout: 170_000 },
+      { cwd: project, env, encoding: "utf8", maxBuffer: 64 << 20, timeout: 230_000 },
       (e, stdout, stderr) => {
         const ops: Record<string, number> = {};
         const text = fs.existsSync(eventLog) ? fs.readFileSync(eventLog, "utf8") : "";
@@ -179,7 +179,7 @@ test("first up creates the HA agent on pve1", async () => {
   expect(up.output).toContain("created");
   expect(up.ops).toEqual({ create: 3 });
   expect(creates(up)).toEqual(["POST /nodes/pve1/lxc 200"]);
-}, 170_000);
+}, 240_000);
 
 /** A run the program refused before any resource: no step, nothing sent to a node. */
 function refused(r: Run, ...texts: string[]): void {
@@ -200,7 +200,7 @@ describe("after HA relocates the agent (pve1 fenced, CT recovered on pve2)", () 
     expect(r.output).toContain("received an HTTP 595 response - Reason: No route to host");
     expect(r.requests).toContain("GET /nodes/pve1/lxc/300/config 595");
     expect((await stateContainer())?.inputs.nodeName).toBe("pve1");
-  }, 170_000);
+  }, 240_000);
 
   // A program that fails after an await is reported by the nodejs runtime only about a minute later (measured:
   // ~70 s against ~17 s for a synchronous throw, a trivial program, CLI v3.274.0): one refused run per test.
@@ -212,12 +212,12 @@ describe("after HA relocates the agent (pve1 fenced, CT recovered on pve2)", () 
   test("refresh --run-program is refused with the command; nothing dropped", async () => {
     refused(await pulumi(["refresh", "--run-program", "--yes", "--skip-preview"]), ...fenced);
     expect((await stateContainer())?.inputs.nodeName).toBe("pve1");
-  }, 170_000);
+  }, 240_000);
 
   test("up is refused with the command; nothing created", async () => {
     refused(await pulumi(["up", "--yes", "--skip-preview"]), ...fenced);
     expect((await stateContainer())?.inputs.nodeName).toBe("pve1");
-  }, 170_000);
+  }, 240_000);
 
   test("pve1 back, before failback: up still refused, naming failback", async () => {
     pve.bringNodeBack("pve1");
@@ -225,7 +225,7 @@ describe("after HA relocates the agent (pve1 fenced, CT recovered on pve2)", () 
       await pulumi(["up", "--yes", "--skip-preview"]),
       "To bring it back to pve1, run: ha-manager migrate ct:300 pve1 (or wait for failback)",
     );
-  }, 170_000);
+  }, 240_000);
 
   test("after failback: up and refresh change nothing", async () => {
     expect(await pve.failback()).toEqual([{ vmid: 300, from: "pve2", to: "pve1" }]);
@@ -235,7 +235,7 @@ describe("after HA relocates the agent (pve1 fenced, CT recovered on pve2)", () 
     expect(r.code).toBe(0);
     expect(r.output).toContain("6 unchanged");
     expect((await stateContainer())?.inputs.nodeName).toBe("pve1");
-  }, 170_000);
+  }, 240_000);
 });
 
 describe("a plain refresh in the window before failback (what still depends on the user)", () => {
@@ -259,7 +259,7 @@ describe("a plain refresh in the window before failback (what still depends on t
         "--provider 'proxmox=urn:pulumi:dev::hermes-lxc::pulumi:providers:proxmoxve::proxmox' --protect " +
         "--generate-code=false --yes",
     );
-  }, 170_000);
+  }, 240_000);
 
   // Measured, and not yet a full recovery: the import takes the CT into the state, but the inputs it reads back
   // differ from the program's in ForceNew fields (the provider does not read back the template a CT was made from),
@@ -273,7 +273,7 @@ describe("a plain refresh in the window before failback (what still depends on t
       'unable to replace resource "urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc',
     );
     expect(up.requests.filter((r) => /^(POST|DELETE) \/nodes\//.test(r))).toEqual([]);
-  }, 170_000);
+  }, 240_000);
 });
 
 /** Runs a `pulumi import ...` line as printed (single-quoted arguments). */
@@ -289,7 +289,7 @@ describe("moving the agent on purpose (lxcs.<n>.node pve1 → pve2)", () => {
   beforeAll(async () => {
     // Back to a stack that holds the CT on pve1 (the previous block left it refused).
     await pulumi(["refresh", "--yes", "--skip-preview"]);
-  }, 170_000);
+  }, 240_000);
 
   test("node changed before migrating: refused with the migrate command", async () => {
     for (const args of [
@@ -302,7 +302,7 @@ describe("moving the agent on purpose (lxcs.<n>.node pve1 → pve2)", () => {
       "lxcs.agent.node: is pve2, but CT 300 is on node pve1",
       "ha-manager migrate ct:300 pve2",
     );
-  }, 170_000);
+  }, 240_000);
 
   test("after the migration: the engine refuses the replacement (protect); nothing re-created", async () => {
     // ha-manager migrate ct:300 pve2: for a CT the CRM relocates it (stop, move, start), as the double's move does.
@@ -312,7 +312,7 @@ describe("moving the agent on purpose (lxcs.<n>.node pve1 → pve2)", () => {
     expect(up.code).not.toBe(0);
     expect(up.output).toContain("unable to replace resource");
     expect(up.requests.filter((r) => /^(POST|DELETE) \/nodes\//.test(r))).toEqual([]);
-  }, 170_000);
+  }, 240_000);
 
   test("refresh --run-program drops only the stale entry; up then names the import of pve2/300", async () => {
     const r = await pulumi(["refresh", "--run-program", "--yes", "--skip-preview"]);
@@ -328,5 +328,5 @@ describe("moving the agent on purpose (lxcs.<n>.node pve1 → pve2)", () => {
     // Not yet done: the HA rule still prefers pve1 (the refused up could not update it), so the CRM's failback
     // moves the CT straight back. The README says to change the rule's priorities first.
     expect(await pve.failback()).toEqual([{ vmid: 300, from: "pve2", to: "pve1" }]);
-  }, 170_000);
+  }, 240_000);
 });
