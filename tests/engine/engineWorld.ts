@@ -33,7 +33,12 @@ export interface StepReport {
   commandRuns: number;
   /** Everything the CLI printed. */
   output: string;
+  /** Set on the report a failed operation carries (StepFailure): its events until it failed. */
+  failed?: true;
 }
+
+/** The error of a failed engine operation, with what its events showed until it failed. */
+export type StepFailure = Error & { report?: StepReport };
 
 export class EngineWorld {
   readonly root: string;
@@ -85,11 +90,12 @@ export class EngineWorld {
   }
 
   /** Runs the CLI itself (for what the Automation API has no call for), in the project directory. */
-  cli(args: string[], input?: string): string {
+  cli(args: string[], input?: string, timeoutMs?: number): string {
     const out = execFileSync(this.pulumi, args, {
       cwd: this.project,
       env: this.env,
       input,
+      timeout: timeoutMs,
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -124,6 +130,8 @@ export class EngineWorld {
 
   up = (): Promise<StepReport> => this.operation("up");
   refresh = (): Promise<StepReport> => this.operation("refresh");
+  /** `pulumi refresh --run-program`: the program runs first (and may refuse before anything is read). */
+  refreshRunningProgram = (): Promise<StepReport> => this.operation("refresh", { runProgram: true });
   destroy = (): Promise<StepReport> => this.operation("destroy");
 
   async preview(): Promise<{ changeSummary: Record<string, number>; output: string }> {
@@ -135,12 +143,23 @@ export class EngineWorld {
   }
 
   /** One engine operation, summed up from its event stream; what the CLI printed goes to the transcript. */
-  private async operation(op: "up" | "refresh" | "destroy"): Promise<StepReport> {
+  private async operation(
+    op: "up" | "refresh" | "destroy",
+    options: { runProgram?: boolean } = {},
+  ): Promise<StepReport> {
     const events: EngineEvent[] = [];
     let output = "";
     const s = await this.stack();
     try {
-      await s[op]({ onEvent: (e) => events.push(e), onOutput: (o) => (output += o), color: "never" });
+      await s[op]({
+        ...options,
+        onEvent: (e) => events.push(e),
+        onOutput: (o) => (output += o),
+        color: "never",
+      });
+    } catch (e) {
+      // A failed operation still has its events (what it registered before failing): `StepFailure.report`.
+      throw Object.assign(e as Error, { report: { ...report(events, output), failed: true } });
     } finally {
       this.transcript.push(`$ pulumi ${op}\n${output}`);
     }

@@ -10,7 +10,7 @@
  * The stand-in image reaches the LXC's Docker through a real pull, from a registry (standin-registry.py) that this
  * test runs inside the LXC's network namespace on 127.0.0.1:5000 (no registry is reachable from this machine).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PveClient } from "../pve-double/contract/client";
@@ -20,6 +20,7 @@ import { templateFromRootfs, TemplateServer, Template } from "../pve-double/temp
 import { RUNTIME, systemEnv } from "../system/harness";
 import { EngineWorld, StepReport } from "./engineWorld";
 import { inCt, lxcStackFile, RegistryKeeper, saveStandinImages } from "./lxcWorld";
+import { hashFiles, noTask, RequestLog, summarizeWrites } from "./pveWorld";
 
 const env = systemEnv();
 const NODE = env.file.pveNode;
@@ -48,6 +49,7 @@ let pve: RunningDouble;
 let template: Template;
 const templates = new TemplateServer();
 let templateBase = "";
+let log: RequestLog;
 /** Request-log lines written before this file's double started (other files share the runtime directory). */
 let logStart = 0;
 
@@ -97,17 +99,8 @@ const lxcConfig = (c: Record<string, unknown>) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Steps
 // ---------------------------------------------------------------------------------------------------------------
-const requestCount = () => fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).length;
-function writesSince(n: number): string[] {
-  return fs
-    .readFileSync(pve.requestLog, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .slice(n)
-    .map((l) => JSON.parse(l) as { method: string; path: string })
-    .filter((e) => e.method !== "GET" && e.path !== "/api2/json/access/ticket")
-    .map((e) => `${e.method} ${e.path.replace(/^\/api2\/json/, "")}`);
-}
+const requestCount = () => log.count();
+const writesSince = (n: number) => log.writesSince(n);
 
 async function step(name: string, run: () => Promise<StepReport | undefined>): Promise<Row> {
   const since = Math.floor(Date.now() / 1000);
@@ -134,20 +127,13 @@ async function step(name: string, run: () => Promise<StepReport | undefined>): P
 }
 
 /** Hashes of the user's files (the agent's memories and database, a bulk file). */
-function userData(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of [
+const userData = () =>
+  hashFiles(RUNTIME, [
     path.join(dirs.state, AGENT, "memories", "MEMORY.md"),
     path.join(dirs.state, AGENT, "state.db"),
     path.join(dirs.hdd, "notes.txt"),
     path.join(dirs.fast, "media.bin"),
-  ]) {
-    out[path.relative(RUNTIME, p)] = fs.existsSync(p)
-      ? createHash("sha256").update(fs.readFileSync(p)).digest("hex")
-      : "missing";
-  }
-  return out;
-}
+  ]);
 
 const healthy = /healthy hermes-hermes: gateway running \(pid \d+\); platforms: .*telegram=connected/;
 
@@ -164,6 +150,7 @@ beforeAll(
       backend: new LxcBackend(),
       version: PVE_VERSION,
     });
+    log = new RequestLog(pve.requestLog);
     logStart = requestCount();
     registry.start();
     world = new EngineWorld("lxc", "");
@@ -184,7 +171,7 @@ afterAll(async () => {
       rows
         .map(
           (r) =>
-            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarize(r.apiWrites)})` : ""} | ${r.ctUptime ?? "-"} s | ${r.containerId} | ${r.starts} | ${r.seconds.toFixed(1)} s |`,
+            `| ${r.step} | ${r.report ? `${r.report.changed.length} ${JSON.stringify(r.report.ops)}` : "failed"} | ${r.report?.commandRuns ?? "-"} | ${r.apiWrites.length}${r.apiWrites.length ? ` (${summarizeWrites(r.apiWrites)})` : ""} | ${r.ctUptime ?? "-"} s | ${r.containerId} | ${r.starts} | ${r.seconds.toFixed(1)} s |`,
         )
         .join("\n") +
       "\n",
@@ -209,19 +196,6 @@ afterAll(async () => {
   await pve?.stop();
   await templates.close();
 });
-
-const noTask = () => ({ upid: "cleanup", log: () => undefined, signal: new AbortController().signal });
-const summarize = (writes: string[]) => {
-  const counts = new Map<string, number>();
-  for (const w of writes) {
-    const k = w
-      .replace(/\/nodes\/[^/]+/, "")
-      .replace(/\/tasks\/[^/]+/, "/tasks/…")
-      .replace(/\/\d+/, "/<vmid>");
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(", ");
-};
 
 describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERSION} on real LXC`, () => {
   it("first up: template, container, host dirs owned by 110000, Docker inside, gateway healthy", async () => {

@@ -75,7 +75,16 @@ export class LxcBackend implements ContainerBackend {
     });
   }
 
-  async start(ct: CtRef, config: CtConfig, _mounts: MountSpec[], task: TaskContext): Promise<void> {
+  async start(ct: CtRef, config: CtConfig, mounts: MountSpec[], task: TaskContext): Promise<void> {
+    // The rootfs volume as this node resolves it (Layout.volumeDir): on a node-local storage of another node it is
+    // not there, and Proxmox cannot activate it (a CT moved off a non-shared storage does not start). ct.sh itself
+    // starts from the path recorded at create, so the check is made here.
+    const rootfs = mounts.find((m) => m.key === "rootfs");
+    if (rootfs?.type === "volume" && !fs.existsSync(rootfs.source)) {
+      throw new Error(
+        `startup for container '${ct.vmid}' failed: volume '${config.props.rootfs?.split(",")[0]}' does not exist on node '${ct.node}'`,
+      );
+    }
     this.starting.add(ct.vmid);
     try {
       await this.withConf(ct, config, (conf) => this.run(["start", String(ct.vmid), conf], { task }));

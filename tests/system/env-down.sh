@@ -41,12 +41,15 @@ for ct in "$SYSTEST_LXCPATH"/*/; do
   lxc-wait -P "$SYSTEST_LXCPATH" -n "$ct" -s STOPPED -t 30 >/dev/null 2>&1 || true
 done
 
-pid=$(state_get sshd_pid)
-cfg=$(state_get sshd_config)
-if [[ -n $pid && -n $cfg ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$cfg"; then
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-fi
+# Every node's sshd node-sshd.sh started (the world's node and any further node of a cluster test).
+while read -r _ pid cfg; do
+  if [[ -n $pid && -n $cfg ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$cfg"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+done < <(sed -n 's/^node_sshd=//p' "$SYSTEST_STATE"
+  # A world brought up before node-sshd.sh existed recorded its one sshd as sshd_pid= and sshd_config=.
+  [[ -z $(state_get sshd_pid) ]] || printf 'legacy %s %s\n' "$(state_get sshd_pid)" "$(state_get sshd_config)")
 
 while IFS= read -r rule; do
   read -r -a r <<<"$rule"

@@ -98,84 +98,24 @@ mkdir -p "$sshdir" "$SYSTEST_RUNTIME/bin"
 chmod 0700 "$sshdir"
 state_add "sshdir=$sshdir"
 ssh-keygen -q -t ed25519 -N '' -C hermes-systest-deploy -f "$sshdir/id_ed25519"
-ssh-keygen -q -t ed25519 -N '' -C hermes-systest-node -f "$sshdir/node_host_ed25519_key"
 cp "$sshdir/id_ed25519.pub" "$sshdir/authorized_keys"
 # Deployment key into the CT's root account (pct create --ssh-public-keys).
 mkdir -p "$rootfs/root/.ssh"
 chmod 0700 "$rootfs/root/.ssh"
 chown "$SYSTEST_ID_BASE:$SYSTEST_ID_BASE" "$rootfs/root/.ssh"
 ct_file /root/.ssh/authorized_keys 0600 <"$sshdir/id_ed25519.pub"
-# Pinned before any connection: the node's host key is known because we made it.
-printf '[127.0.0.1]:%s %s\n' "$SYSTEST_NODE_PORT" "$(cut -d' ' -f1,2 "$sshdir/node_host_ed25519_key.pub")" >"$sshdir/known_hosts.node"
 
 ln -sf "$SYSTEST_DIR/pct" "$SYSTEST_RUNTIME/bin/pct"
-mkdir -p "$SYSTEST_RUNTIME/node-home"
-chmod 0700 "$SYSTEST_RUNTIME/node-home"
-if [[ ! -d /run/sshd ]]; then
-  mkdir -p /run/sshd # sshd's privilege-separation directory; Debian creates it only via the ssh.service unit
-  chmod 0755 /run/sshd
-  state_add "created=/run/sshd"
-fi
-cat >"$sshdir/sshd_config" <<EOF
-# The emulated Proxmox node's sshd (tests/system/env-up.sh). Loopback only, keys only.
-Port $SYSTEST_NODE_PORT
-ListenAddress 127.0.0.1
-HostKey $sshdir/node_host_ed25519_key
-PidFile $sshdir/sshd.pid
-AuthorizedKeysFile $sshdir/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-# Debian's default AcceptEnv LANG LC_* is left out on purpose: parameters travel in the command, never as Setenv.
-AcceptEnv none
-# The pct shim on PATH, and the world's variables it reads through common.sh (runtime directory, vmid, bridge: a
-# world other than the default one would otherwise be looked up under the default names).
-# HOME: this machine's /root/.bashrc (which bash sources for ssh commands) puts pyenv/cargo/go first on PATH; a PVE
-# node's root has Debian's default one. An empty home keeps the node sessions' environment like a PVE node's.
-SetEnv PATH=$SYSTEST_RUNTIME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEST_RUNTIME=$SYSTEST_RUNTIME SYSTEST_PVE_NODE=$SYSTEST_PVE_NODE SYSTEST_VMID=$SYSTEST_VMID SYSTEST_BRIDGE=$SYSTEST_BRIDGE SYSTEST_NET_PREFIX=$SYSTEST_NET_PREFIX HOME=$SYSTEST_RUNTIME/node-home
-Subsystem sftp internal-sftp
-LogLevel VERBOSE
-MaxStartups 50:30:100
-EOF
-/usr/sbin/sshd -t -f "$sshdir/sshd_config"
-# The node sessions run in a private mount namespace where the tier's conf directory IS /etc/pve/lxc and its raw
-# lines' state IS /var/lib/hermes-lxc/raw-lxc-config: apply-raw-lxc-config.sh runs with its defaults, exactly as the
-# program sends it (only VMID and RAW_LINES), and acts on the confs the Proxmox VE API double writes. /etc, /var/lib
-# and /usr/local are overlays there (upper layers under $SYSTEST_RUNTIME/node-ns), so whatever the node-side scripts
-# install (snapshot units and commands, ...) never reaches this machine; nothing outside the namespace changes.
-mkdir -p "$SYSTEST_PVE_CONF_DIR" "$SYSTEST_RAW_STATE_DIR"
-nodens=$SYSTEST_RUNTIME/node-ns
-for layer in etc var-lib usr-local; do mkdir -p "$nodens/$layer/upper" "$nodens/$layer/work"; done
-# shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
-unshare --mount --propagation private -- bash -euc '
-  ns=$1 conf=$2 raw=$3
-  shift 3
-  mount -t overlay overlay -o "lowerdir=/etc,upperdir=$ns/etc/upper,workdir=$ns/etc/work" /etc
-  mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$ns/var-lib/upper,workdir=$ns/var-lib/work" /var/lib
-  mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$ns/usr-local/upper,workdir=$ns/usr-local/work" /usr/local
-  mkdir -p /etc/pve/lxc /var/lib/hermes-lxc/raw-lxc-config
-  mount --bind "$conf" /etc/pve/lxc
-  mount --bind "$raw" /var/lib/hermes-lxc/raw-lxc-config
-  exec "$@"' node-ns "$nodens" "$SYSTEST_PVE_CONF_DIR" "$SYSTEST_RAW_STATE_DIR" \
-  /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$sshdir/sshd.log" ||
-  die "could not start the node's sshd in a private mount namespace (overlayfs and unshare --mount needed)"
-for _ in $(seq 1 50); do [[ -s $sshdir/sshd.pid ]] && break; sleep 0.1; done
-state_add "sshd_pid=$(cat "$sshdir/sshd.pid")"
-state_add "sshd_config=$sshdir/sshd_config"
+# The node's sshd (its own host key, pinned in known_hosts.node before the first connection; its sessions in a
+# private mount namespace where the tier's conf directory is /etc/pve/lxc): node-sshd.sh, which also checks it.
+bash "$SYSTEST_DIR/node-sshd.sh" start "$SYSTEST_PVE_NODE" "$SYSTEST_NODE_PORT"
+[[ ! -e /etc/pve ]] || log "note: this machine has an /etc/pve of its own; the node sessions do not see it"
 
 node_ssh() {
   ssh -i "$sshdir/id_ed25519" -p "$SYSTEST_NODE_PORT" -o IdentitiesOnly=yes -o BatchMode=yes \
     -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$sshdir/known_hosts.node" -o ConnectTimeout=5 \
     root@127.0.0.1 "$@"
 }
-node_ssh true || die "cannot reach the node's sshd on 127.0.0.1:$SYSTEST_NODE_PORT (see $sshdir/sshd.log)"
-[[ $(node_ssh 'findmnt -n -o SOURCE /etc/pve/lxc') == *"[$SYSTEST_PVE_CONF_DIR]" ]] ||
-  die "node sessions do not see $SYSTEST_PVE_CONF_DIR as /etc/pve/lxc"
-[[ ! -e /etc/pve ]] || log "note: this machine has an /etc/pve of its own; the node sessions do not see it"
-[[ $(node_ssh 'command -v pct') == "$SYSTEST_RUNTIME/bin/pct" ]] || die "the pct shim is not on the node sessions' PATH"
-[[ $(node_ssh 'command -v python3') == /usr/bin/python3 ]] || die "node sessions do not get a plain PATH (python3 is not /usr/bin/python3)"
 
 # --- network: bridge + NAT --------------------------------------------------------------------------------------
 ip link add "$SYSTEST_BRIDGE" type bridge
