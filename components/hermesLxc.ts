@@ -16,6 +16,7 @@ import * as path from "node:path";
 import type { LxcConfig } from "./config/model";
 import { DockerEngine } from "./dockerEngine";
 import { haResources } from "./haResources";
+import { CT_CREATE_ONLY_INPUTS } from "./placement";
 import { hostOwnerForGateway } from "./lib/idmap";
 import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./lib/knownHosts";
 import { parseReadiness } from "./lib/readiness";
@@ -227,6 +228,9 @@ export class HermesLxc extends pulumi.ComponentResource {
         // (tests/program/options.test.ts); what Proxmox does with them no tier here can show (no real Proxmox).
         protect: lxc.protect,
         deleteBeforeReplace: true,
+        // What Proxmox cannot report (the template, the root account): a `pulumi import` leaves it empty in the
+        // state, and the next up must not plan a replacement for it (placement.ts, CT_CREATE_ONLY_INPUTS).
+        ignoreChanges: [...CT_CREATE_ONLY_INPUTS],
         // A CT already on its node but missing from the state: refuse the create, name the import (placement.ts).
         ...(args.adoption ? { hooks: { beforeCreate: [args.adoption] } } : {}),
       },

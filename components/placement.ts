@@ -158,3 +158,14 @@ export function adoptionHook(
     { onDryRun: true },
   );
 }
+
+/**
+ * Inputs of the container that Proxmox cannot report, so the provider's read keeps whatever the state held before
+ * (bpg/terraform-provider-proxmox v0.111.1 proxmoxtf/resource/container/container.go, containerRead: the template
+ * :3344-3350, the root user account :3232-3238). After a `pulumi import` the state holds none of them, and all
+ * are ForceNew (:997-1004, :642-666): without this the first up after the import plans a replacement of a CT that
+ * is exactly what the program asks for (protect refuses it). Ignored always, since the program cannot tell an
+ * imported CT from one it created: a changed template or root key no longer re-creates the CT (protect refused
+ * that anyway; `pulumi up --replace <urn>` still does it on purpose).
+ */
+export const CT_CREATE_ONLY_INPUTS = ["operatingSystem.templateFileId", "initialization.userAccount"] as const;
