@@ -160,12 +160,21 @@ export function adoptionHook(
 }
 
 /**
- * Inputs of the container that Proxmox cannot report, so the provider's read keeps whatever the state held before
- * (bpg/terraform-provider-proxmox v0.111.1 proxmoxtf/resource/container/container.go, containerRead: the template
- * :3344-3350, the root user account :3232-3238). After a `pulumi import` the state holds none of them, and all
- * are ForceNew (:997-1004, :642-666): without this the first up after the import plans a replacement of a CT that
- * is exactly what the program asks for (protect refuses it). Ignored always, since the program cannot tell an
- * imported CT from one it created: a changed template or root key no longer re-creates the CT (protect refused
- * that anyway; `pulumi up --replace <urn>` still does it on purpose).
+ * Inputs of the container that an import cannot read back, so that the first `pulumi up` after the import printed by
+ * adoptionHook would change the CT (bpg/terraform-provider-proxmox v0.111.1,
+ * proxmoxtf/resource/container/container.go):
+ * - the template and the root user account: Proxmox does not report them, and containerRead keeps whatever the state
+ *   held before (:3344-3350, :3232-3238), which after an import is nothing. Both are ForceNew (:997-1004, :642-666):
+ *   a replacement, refused by protect (measured: tests/cli/placement.test.ts).
+ * - the console: containerRead records it only when the state had one or it differs from the defaults (:2746-2756),
+ *   so after an import the defaults the program gets are a change, and containerUpdate reboots the CT for it
+ *   (:3576-3598; measured: PUT config + status/reboot). The program never sets the console.
+ * Ignored always, since the program cannot tell an imported CT from one it created: a changed template or root key
+ * no longer re-creates the CT (with protect it was refused anyway; `pulumi up --replace <urn>` with protect off
+ * still does it on purpose). Measured: import, then up: no replacement, no request that changes the CT.
  */
-export const CT_CREATE_ONLY_INPUTS = ["operatingSystem.templateFileId", "initialization.userAccount"] as const;
+export const CT_INPUTS_NOT_READ_BACK = [
+  "operatingSystem.templateFileId",
+  "initialization.userAccount",
+  "console",
+] as const;
