@@ -152,7 +152,8 @@ export function adoptionHook(
           "it (a plain pulumi refresh dropped it, or the node was changed after a migration). Creating it can " +
           "never succeed (the VMID is taken cluster-wide) and nothing was changed. Take it over, then run " +
           `pulumi up again:\n  pulumi import '${args.type}' '${args.name}' '${lxc.node}/${lxc.vmId}' ` +
-          `--parent '${parent}' --provider 'proxmox=${provider}' --protect --generate-code=false --yes`,
+          `--parent '${parent}' --provider 'proxmox=${provider}' --protect --generate-code=false --yes ` +
+          `--stack '${m ? m[1] : pulumi.getStack()}'`,
       );
     },
     { onDryRun: true },

@@ -257,7 +257,7 @@ describe("a plain refresh in the window before failback: recovered by the printe
       "pulumi import 'proxmoxve:index/containerLegacy:ContainerLegacy' 'agent-ct' 'pve1/300' " +
         "--parent 'urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc::agent' " +
         "--provider 'proxmox=urn:pulumi:dev::hermes-lxc::pulumi:providers:proxmoxve::proxmox' --protect " +
-        "--generate-code=false --yes",
+        "--generate-code=false --yes --stack 'dev'",
     );
   }, 240_000);
 
