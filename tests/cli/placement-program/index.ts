@@ -1,9 +1,10 @@
 /**
  * The CLI tier's HA placement program: the program's own placement check and adoption hook (components/placement.ts;
- * tests/cli/placement.test.ts copies this file and components/ into a project and points the imports there) around one HA-managed ContainerLegacy on the Proxmox API
- * double, with the options HermesLxc gives it (protect, deleteBeforeReplace, the beforeCreate hook) under a parent
- * of HermesLxc's type, and its PVE 9 Haresource and node-affinity Harule (components/haResources.ts). Without the
- * SSH steps HermesLxc adds: the simulated backend runs no sshd.
+ * tests/cli/placement.test.ts copies this file and components/ into a project and points the imports there) around
+ * one HA-managed ContainerLegacy on the Proxmox API double, with the inputs and options HermesLxc gives it (protect,
+ * deleteBeforeReplace, ignoreChanges on CT_INPUTS_NOT_READ_BACK, the beforeCreate hook) under a parent of
+ * HermesLxc's type, and its PVE 9 Haresource and node-affinity Harule (components/haResources.ts). Without the SSH
+ * steps HermesLxc adds: the simulated backend runs no sshd.
  *
  * Config: endpoint, node (the lxcs.<n>.node), other (the second node). Password: PVE_PASSWORD (as a secret input).
  */
