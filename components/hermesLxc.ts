@@ -16,6 +16,7 @@ import * as path from "node:path";
 import type { LxcConfig } from "./config/model";
 import { DockerEngine } from "./dockerEngine";
 import { haResources } from "./haResources";
+import { CT_INPUTS_NOT_READ_BACK } from "./placement";
 import { hostOwnerForGateway } from "./lib/idmap";
 import { hostKeyAlias, pinnedSshOptions, writeKnownHostsFile } from "./lib/knownHosts";
 import { parseReadiness } from "./lib/readiness";
@@ -227,6 +228,9 @@ export class HermesLxc extends pulumi.ComponentResource {
         // (tests/program/options.test.ts); what Proxmox does with them no tier here can show (no real Proxmox).
         protect: lxc.protect,
         deleteBeforeReplace: true,
+        // What a `pulumi import` cannot read back (the template, the root account, the console): the up after an
+        // import must neither replace nor reboot the CT for it (placement.ts, CT_INPUTS_NOT_READ_BACK).
+        ignoreChanges: [...CT_INPUTS_NOT_READ_BACK],
         // A CT already on its node but missing from the state: refuse the create, name the import (placement.ts).
         ...(args.adoption ? { hooks: { beforeCreate: [args.adoption] } } : {}),
       },

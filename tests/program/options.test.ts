@@ -39,6 +39,8 @@ const HOMELAB: Record<string, RecordedOptions> = {
     dependsOn: ["hermes-host-dirs", "hermes-template"],
     protect: true,
     deleteBeforeReplace: true,
+    // An import cannot read them back: without this, the up after it plans a replacement (or a reboot).
+    ignoreChanges: ["operatingSystem.templateFileId", "initialization.userAccount", "console"],
   },
   "hermes-raw-lxc-config": { parent: "HermesLxc:hermes", dependsOn: ["hermes-ct"], ...COMMAND },
   "hermes-ready": { parent: "HermesLxc:hermes", dependsOn: ["hermes-raw-lxc-config"], ...COMMAND },
