@@ -120,6 +120,7 @@ async function main() {
         auth,
         sshCommand: snapshotSsh,
         standbys,
+        homeNode: lxc?.node,
         placement: {
           id: snapshotId(scope.name, agent.name),
           agent: agent.name,

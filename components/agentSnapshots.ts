@@ -33,6 +33,8 @@ export interface AgentSnapshotsArgs {
    * installed there too, so snapshots go on after a relocation; the timer runs only where the LXC is.
    */
   standbys?: Record<string, SshTarget>;
+  /** The node `target` is, when `standbys` are given: every node's install is then named by its node. */
+  homeNode?: string;
 }
 
 /** Snapshot and restore of one agent's /opt/data. */
@@ -61,7 +63,11 @@ export class AgentSnapshots extends pulumi.ComponentResource {
     const p = args.placement;
     this.connection = sshConnection(args.target, args.auth);
 
-    const install = (resourceName: string, connection: command.types.input.remote.ConnectionArgs) =>
+    const install = (
+      resourceName: string,
+      connection: command.types.input.remote.ConnectionArgs,
+      aliases?: pulumi.Input<pulumi.Alias>[],
+    ) =>
       new command.remote.Command(
         resourceName,
         {
@@ -75,9 +81,15 @@ export class AgentSnapshots extends pulumi.ComponentResource {
           delete: snapshotUninstallCommand(p),
           addPreviousOutputInEnv: false,
         },
-        { parent: this },
+        { parent: this, ...(aliases ? { aliases } : {}) },
       );
-    this.installed = install(`${name}-install`, this.connection);
+    // Under HA each node's install is named by its node, the home node's too: a deliberate move only changes which
+    // one is the home, and no install is removed (removing one runs the uninstall on that node, which would take
+    // away the timer the new home needs). The alias keeps a stack made with one unnamed install from re-creating it.
+    const named = args.homeNode !== undefined && Object.keys(args.standbys ?? {}).length > 0;
+    this.installed = named
+      ? install(`${name}-install-${args.homeNode}`, this.connection, [{ name: `${name}-install` }])
+      : install(`${name}-install`, this.connection);
     this.standbyInstalls = Object.fromEntries(
       Object.entries(args.standbys ?? {}).map(([node, target]) => [
         node,

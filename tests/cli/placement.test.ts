@@ -44,7 +44,7 @@ let project: string;
 let env: NodeJS.ProcessEnv;
 let cli: string;
 
-function pulumi(args: string[]): Promise<Run> {
+function pulumi(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   const eventLog = path.join(root, `events-${Date.now()}.jsonl`);
   const before = fs.readFileSync(pve.requestLog, "utf8").split("\n").filter(Boolean).length;
   return new Promise((resolve) => {
@@ -53,7 +53,7 @@ function pulumi(args: string[]): Promise<Run> {
       ["up", "refresh", "preview", "import"].includes(args[0])
         ? [...args, "--event-log", eventLog, "--color", "never"]
         : args,
-      { cwd: project, env, encoding: "utf8", maxBuffer: 64 << 20, timeout: 230_000 },
+      { cwd: project, env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 64 << 20, timeout: 230_000 },
       (e, stdout, stderr) => {
         const ops: Record<string, number> = {};
         const text = fs.existsSync(eventLog) ? fs.readFileSync(eventLog, "utf8") : "";
@@ -226,6 +226,16 @@ describe("after HA relocates the agent (pve1 fenced, CT recovered on pve2)", () 
       await pulumi(["up", "--yes", "--skip-preview"]),
       "To bring it back to pve1, run: ha-manager migrate ct:300 pve1 (or wait for failback)",
     );
+  }, 240_000);
+
+  // What the README asks of an operator's shell for stacks with LXCs: the same as --run-program on every refresh
+  // and destroy (pulumi sdk go/common/env/env.go, RunProgram), so a refresh typed without the flag is guarded too.
+  test("same window, a refresh without the flag but PULUMI_RUN_PROGRAM=true: refused, nothing dropped", async () => {
+    refused(
+      await pulumi(["refresh", "--yes", "--skip-preview"], { PULUMI_RUN_PROGRAM: "true" }),
+      "ha-manager migrate ct:300 pve1 (or wait for failback)",
+    );
+    expect((await stateContainer())?.inputs.nodeName).toBe("pve1");
   }, 240_000);
 
   test("after failback: up and refresh change nothing", async () => {

@@ -4,7 +4,7 @@
  * CT as a Docker host. Every step goes through the Automation API against the project directory (a local
  * program: the language host runs index.ts), and is summed up from the engine's own event stream.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -101,6 +101,31 @@ export class EngineWorld {
     });
     this.transcript.push(`$ pulumi ${args.join(" ")}\n${out}`);
     return out;
+  }
+
+  /**
+   * The same, without blocking this process: needed for any command that reaches the Proxmox API double, which
+   * answers from this very process (a synchronous call would wait on a double that cannot answer).
+   */
+  cliAsync(args: string[], timeoutMs?: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.pulumi,
+        args,
+        {
+          cwd: this.project,
+          env: this.env,
+          timeout: timeoutMs,
+          encoding: "utf8",
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (error, stdout, stderr) => {
+          this.transcript.push(`$ pulumi ${args.join(" ")}\n${stdout}${stderr}`);
+          if (error) reject(new Error(`pulumi ${args[0]} failed (${error.message}):\n${stdout}${stderr}`));
+          else resolve(stdout);
+        },
+      );
+    });
   }
 
   async stack(): Promise<Stack> {

@@ -56,7 +56,7 @@ describe("an HA LXC on PVE 9", () => {
     const host = (r: { inputs: Record<string, unknown> }) =>
       (unwrapSecrets(r.inputs.connection) as { host: string }).host;
     expect(installs.map((r) => [r.name, host(r)]).sort()).toEqual([
-      ["hermes-snapshots-install", "gihyeon.intra"],
+      ["hermes-snapshots-install-gihyeon", "gihyeon.intra"],
       ["hermes-snapshots-install-pve2", "10.1.10.3"],
       ["hermes-snapshots-install-pve3", "10.1.10.4"],
     ]);
@@ -65,6 +65,19 @@ describe("an HA LXC on PVE 9", () => {
     expect(creates[0]).toContain("SNAPSHOT_ROOT='/mnt/pve/nas/hermes-snapshots'");
     expect(creates[0]).toContain("VMID='118'");
     for (const r of installs) expect(r.inputs.delete).toBe(installs[0].inputs.delete);
+  });
+
+  it("keeps every node's snapshot install when the home node changes (a move removes none of them)", async () => {
+    const raw = haStack(9);
+    raw.lxcs.hermes.node = "pve2";
+    raw.lxcs.hermes.ha = { nodes: { pve2: 2, gihyeon: 1, pve3: 1 } };
+    const moved = await runProgram(raw);
+    const names = (r: MockRun) =>
+      ofType(r, T.command)
+        .map((c) => c.name)
+        .filter((n) => n.startsWith("hermes-snapshots-install"))
+        .sort();
+    expect(names(moved)).toEqual(names(run));
   });
 
   it("prepares the shared host directories once, through the home node", () => {
