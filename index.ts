@@ -17,22 +17,22 @@ import { snapshotDirectory } from "./components/config/snapshots";
 import { snapshotId } from "./components/gateway/snapshotScripts";
 import { apiServerUrl, dashboardTunnel } from "./components/gateway/agentOutputs";
 import { SshAuth } from "./components/sshTarget";
-import { LivePlacement, adoptionHook, checkPlacement, clusterReader } from "./components/placement";
+import { LivePlacement, adoptionHook, checkPlacement, clusterReader, ctRunsOn } from "./components/placement";
 
 async function main() {
   const { config, secrets, sshKey, proxmoxPassword } = loadStackConfig();
+  const login = config.proxmox && {
+    endpoint: config.proxmox.endpoint,
+    insecure: config.proxmox.insecure,
+    username: config.proxmox.username,
+    password: proxmoxPassword ?? "",
+  };
   const placements =
-    config.proxmox && config.lxcs.length > 0
-      ? await checkPlacement(
-          config.lxcs,
-          {
-            endpoint: config.proxmox.endpoint,
-            insecure: config.proxmox.insecure,
-            username: config.proxmox.username,
-            password: proxmoxPassword ?? "",
-          },
-          { dryRun: pulumi.runtime.isDryRun(), read: clusterReader.read },
-        )
+    login && config.lxcs.length > 0
+      ? await checkPlacement(config.lxcs, login, {
+          dryRun: pulumi.runtime.isDryRun(),
+          read: clusterReader.read,
+        })
       : new Map<string, LivePlacement>();
   const auth: SshAuth = sshKey ? { privateKey: sshKey.content, privateKeyPath: sshKey.path } : {};
 
@@ -56,7 +56,9 @@ async function main() {
         auth,
         knownHostsDir: config.ssh.knownHostsDir,
         rootPassword: secrets.lxcs[lxc.name]?.rootPassword,
-        adoption: adoptionHook(lxc, placements.get(lxc.name)),
+        adoption: login
+          ? adoptionHook(lxc, placements.get(lxc.name), ctRunsOn(login, lxc.vmId, lxc.node))
+          : undefined,
       }),
     );
   }

@@ -9,7 +9,8 @@
  * away from its configured node, naming the command that brings it home; a CT that already sits on its configured
  * node but is missing from the state (a plain refresh dropped it, or a deliberate move) makes the container's
  * beforeCreate hook refuse the create that could never succeed, naming the `pulumi import` that takes it over
- * (adoptionHook). `pulumi refresh --run-program`, `pulumi preview` and `pulumi up` all run this check first.
+ * (adoptionHook, during `pulumi up`). `pulumi refresh --run-program`, `pulumi preview` and `pulumi up` all run this
+ * check first.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LxcConfig } from "./config/model";
@@ -128,36 +129,61 @@ export async function checkPlacement(
 /**
  * The container's beforeCreate hook when its CT already exists on the configured node: the engine plans a create
  * only when the state lacks the container, and that create can never succeed (`CT <vmid> already exists on node`,
- * pve-cluster Cluster.pm:785-797; the provider then polls the stale node until its timeout). Runs in previews too.
+ * pve-cluster Cluster.pm:785-797; the provider then polls the stale node until its timeout).
+ * The engine gives a beforeCreate hook no old state (step.go CreateStep.Apply: oldInputs/oldOutputs nil), so the
+ * create of a *replacement* looks the same. The container is replaced delete-first, so by the time that create runs
+ * the old CT is gone: the hook asks the cluster again (`stillThere`) and refuses only a CT that still runs there.
+ * For the same reason it does not run in previews (nothing is deleted there, a replacement would be refused).
  * The message is the command that takes the CT over: `pulumi import` with the provider's `<node>/<vmid>` ID
  * (container.go:1230-1246), under the same parent and provider, protected.
  */
 export function adoptionHook(
   lxc: LxcConfig,
   placement: LivePlacement | undefined,
+  stillThere: () => Promise<boolean>,
 ): pulumi.ResourceHook | undefined {
   if (!placement?.onConfiguredNode) return undefined;
-  return new pulumi.ResourceHook(
-    `${lxc.name}-ct-exists`,
-    (args) => {
-      const urn = args.urn;
-      // urn:pulumi:<stack>::<project>::<parent type>$<type>::<name> → the parent's and the provider's URNs.
-      const m = /^urn:pulumi:([^:]+)::([^:]+)::([^$]+)\$(.+)::([^:]+)$/.exec(urn);
-      const parent = m ? `urn:pulumi:${m[1]}::${m[2]}::${m[3]}::${lxc.name}` : "<the HermesLxc URN>";
-      const provider = m
-        ? `urn:pulumi:${m[1]}::${m[2]}::pulumi:providers:proxmoxve::proxmox`
-        : "<provider URN>";
-      throw new Error(
-        `lxcs.${lxc.name}: CT ${lxc.vmId} already runs on node ${lxc.node}, but this stack's state does not hold ` +
-          "it (a plain pulumi refresh dropped it, or the node was changed after a migration). Creating it can " +
-          "never succeed (the VMID is taken cluster-wide) and nothing was changed. Take it over, then run " +
-          `pulumi up again:\n  pulumi import '${args.type}' '${args.name}' '${lxc.node}/${lxc.vmId}' ` +
-          `--parent '${parent}' --provider 'proxmox=${provider}' --protect --generate-code=false --yes ` +
-          `--stack '${m ? m[1] : pulumi.getStack()}'`,
-      );
-    },
-    { onDryRun: true },
-  );
+  return new pulumi.ResourceHook(`${lxc.name}-ct-exists`, refuseCreateOverLiveCt(lxc, stillThere), {
+    onDryRun: false,
+  });
+}
+
+/** The hook's body: nothing when the CT is gone by now (a replacement's create), else the refusal with the import. */
+export function refuseCreateOverLiveCt(
+  lxc: LxcConfig,
+  stillThere: () => Promise<boolean>,
+): pulumi.ResourceHookFunction {
+  return async (args) => {
+    if (!(await stillThere())) return;
+    const urn = args.urn;
+    // urn:pulumi:<stack>::<project>::<parent type>$<type>::<name> → the parent's and the provider's URNs.
+    const m = /^urn:pulumi:([^:]+)::([^:]+)::([^$]+)\$(.+)::([^:]+)$/.exec(urn);
+    const parent = m ? `urn:pulumi:${m[1]}::${m[2]}::${m[3]}::${lxc.name}` : "<the HermesLxc URN>";
+    const provider = m
+      ? `urn:pulumi:${m[1]}::${m[2]}::pulumi:providers:proxmoxve::proxmox`
+      : "<provider URN>";
+    throw new Error(
+      `lxcs.${lxc.name}: CT ${lxc.vmId} already runs on node ${lxc.node}, but this stack's state does not hold ` +
+        "it (a plain pulumi refresh dropped it, or the node was changed after a migration). Creating it can " +
+        "never succeed (the VMID is taken cluster-wide) and nothing was changed. Take it over, then run " +
+        `pulumi up again:\n  pulumi import '${args.type}' '${args.name}' '${lxc.node}/${lxc.vmId}' ` +
+        `--parent '${parent}' --provider 'proxmox=${provider}' --protect --generate-code=false --yes ` +
+        `--stack '${m ? m[1] : pulumi.getStack()}'`,
+    );
+  };
+}
+
+/** Whether CT `vmId` runs on `node` now, read from the cluster the way checkPlacement reads it. */
+export function ctRunsOn(
+  login: ApiLogin,
+  vmId: number,
+  node: string,
+  env?: NodeJS.ProcessEnv,
+): () => Promise<boolean> {
+  return async () =>
+    (await clusterReader.read(login, { env })).guests.some(
+      (g) => g.vmid === vmId && g.type === "lxc" && g.node === node,
+    );
 }
 
 /**

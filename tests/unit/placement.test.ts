@@ -8,7 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LxcConfig } from "../../components/config/model";
 import { ApiLogin, ApiUnreachable, goSystemRoots, readCluster } from "../../components/lib/proxmoxApi";
-import { checkPlacement, placementProblems } from "../../components/placement";
+import type { ResourceHookFunction } from "@pulumi/pulumi";
+import {
+  checkPlacement,
+  ctRunsOn,
+  placementProblems,
+  refuseCreateOverLiveCt,
+} from "../../components/placement";
 import type { StorageDef } from "../pve-double/layout";
 import { createBody } from "../pve-double/contract/fixtures";
 import { ROOT_PASSWORD, World, makeWorld, seedTemplate } from "../pve-double/contract/world";
@@ -169,5 +175,34 @@ describe("the placement check", () => {
     expect(placementProblems([agent], view).problems).toEqual([
       "lxcs.agent.vmId: 330 is taken by a qemu guest on node pve2; choose a free VMID.",
     ]);
+  });
+});
+
+describe("the container's create hook", () => {
+  const args = {
+    urn: "urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc$proxmoxve:index/containerLegacy:ContainerLegacy::agent-ct",
+    name: "agent-ct",
+    type: "proxmoxve:index/containerLegacy:ContainerLegacy",
+  } as unknown as Parameters<ResourceHookFunction>[0];
+
+  // The engine gives the hook no old state, so a replacement's create looks like this one; the replacement deleted
+  // the old CT first (deleteBeforeReplace), and the hook, asking again, lets it through.
+  it("lets the create of a replacement through: the CT is gone by then", async () => {
+    const hook = refuseCreateOverLiveCt(agent, async () => false);
+    await expect(Promise.resolve(hook(args))).resolves.toBeUndefined();
+  });
+
+  it("refuses a create while the CT still runs there, with the import that takes it over", async () => {
+    const hook = refuseCreateOverLiveCt(agent, async () => true);
+    await expect(Promise.resolve(hook(args))).rejects.toThrow(
+      "pulumi import 'proxmoxve:index/containerLegacy:ContainerLegacy' 'agent-ct' 'pve1/330' " +
+        "--parent 'urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc::agent'",
+    );
+  });
+
+  it("asks the cluster where the CT runs now", async () => {
+    expect(await ctRunsOn(login, 330, "pve1", env)()).toBe(true);
+    expect(await ctRunsOn(login, 330, "pve2", env)()).toBe(false);
+    expect(await ctRunsOn(login, 339, "pve1", env)()).toBe(false);
   });
 });

@@ -11,7 +11,12 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { LxcConfig } from "../../../components/config/model";
-import { CT_INPUTS_NOT_READ_BACK, adoptionHook, checkPlacement } from "../../../components/placement";
+import {
+  CT_INPUTS_NOT_READ_BACK,
+  adoptionHook,
+  checkPlacement,
+  ctRunsOn,
+} from "../../../components/placement";
 
 async function main() {
   const cfg = new pulumi.Config();
@@ -32,7 +37,11 @@ async function main() {
     password: pulumi.secret(password),
   });
   const parent = new pulumi.ComponentResource("hermes-lxc:index:HermesLxc", "agent", {});
-  const adoption = adoptionHook(lxc, placements.get("agent"));
+  const adoption = adoptionHook(
+    lxc,
+    placements.get("agent"),
+    ctRunsOn({ endpoint, insecure: false, username: "root@pam", password }, 300, node),
+  );
   // The inputs HermesLxc gives the container (components/hermesLxc.ts), with a root key and a secret password:
   // what an import must converge on.
   const ct = new proxmoxve.ContainerLegacy(
