@@ -337,7 +337,7 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(after.apiWrites).toEqual([]);
   });
 
-  it("§6.3: a storage-listing error during refresh drops the template from state; the preview then plans a replacement that protect blocks; up with the checksum re-adopts it", async () => {
+  it("§6.3: a storage-listing error during refresh drops the template from state; the preview plans its create only (the CT ignores its template once made); up with the checksum re-adopts it", async () => {
     const dir = pve.layout.templateDir(NODE, "local");
     const aside = `${dir}.offline`;
     // The storage goes away under the node (a NAS that is down): listing its content fails.
@@ -358,13 +358,11 @@ describe(`an lxcs stack under the real engine, against the PVE double ${PVE_VERS
     expect(refresh.report!.output).toContain(
       "The file does not exist in datastore and resource must be recreated.",
     );
-    const preview = await world.preview().then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    expect(preview?.message).toMatch(
-      /unable to replace resource .*ContainerLegacy::hermes-ct.* as it is currently marked for protection/s,
-    );
+    // Before the container ignored its template input (CT_INPUTS_NOT_READ_BACK, components/placement.ts: Proxmox
+    // cannot report it), this preview planned a replacement of the CT, which protect refused; now the dropped template
+    // plans its own create and nothing else.
+    const preview = await world.preview();
+    expect(Object.entries(preview.changeSummary).filter(([op]) => op !== "same")).toEqual([["create", 1]]);
     const pid = (await ctStatus()).pid;
     const row = await step("up: template re-adopted", () => world.up());
     expect(row.report!.changed).toEqual([`proxmoxve:download/file:File ${LXC}-template create`]);
