@@ -98,7 +98,8 @@ export function resolveAgent(
   problems.push(...settingsAccessProblems(agent.settings, at, PLATFORMS));
 
   for (const [server, def] of Object.entries(agent.mcpServers)) {
-    if ((def.command === undefined) === (def.url === undefined)) {
+    // An empty command or url counts as unset, as when config.yaml is rendered (lib/hermesConfig.ts).
+    if (!def.command === !def.url) {
       problems.push(`${at}.mcpServers.${server}: set exactly one of command (stdio) or url (HTTP)`);
     }
   }

@@ -445,6 +445,12 @@ const rejected: Array<[string, (r: Mutable) => void, string, RegExp]> = [
     /exactly one of command/,
   ],
   [
+    "mcp server whose only transport is an empty command (refused before any resource, not when config.yaml is rendered)",
+    (r) => (r.agents.hermes.mcpServers = { fs: { command: "" } }),
+    "agents.hermes.mcpServers.fs",
+    /exactly one of command/,
+  ],
+  [
     "secrets for an unknown agent",
     (r) => (r.agentSecrets.ghost = { llmApiKey: "k" }),
     "agentSecrets.ghost",
