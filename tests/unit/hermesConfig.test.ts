@@ -114,6 +114,24 @@ describe("renderHermesSettings", () => {
     }
   });
 
+  it("rejects an apiKeyEnv that is not a string, even one whose text is a valid name", () => {
+    // A one-item list (a YAML typo in the stack) reads as "LLM_API_KEY" once turned into text.
+    for (const apiKeyEnv of [["LLM_API_KEY"], { toString: () => "LLM_API_KEY" }, 42, null, true]) {
+      expect(() =>
+        renderHermesSettings(
+          input({
+            llm: {
+              provider: "custom",
+              baseUrl: "http://x/v1",
+              model: "m",
+              apiKeyEnv: apiKeyEnv as unknown as string,
+            },
+          }),
+        ),
+      ).toThrow("llm.apiKeyEnv must be an environment variable name");
+    }
+  });
+
   it("omits empty and unset MCP fields like the NixOS module, keeping enabled and args", () => {
     const rendered = renderHermesSettings(
       input({
@@ -282,6 +300,16 @@ describe("renderHermesSettings re-checks what the config model already checked (
       },
     });
   });
+  it("leaves auth, headers and tool lists out of an MCP server that does not set them (no key at all)", () => {
+    const rendered = renderHermesSettings(input({ mcpServers: { s: { command: "uvx", enabled: true } } }));
+    // toStrictEqual: a key present with the value undefined is a difference here.
+    expect(rendered.mcp_servers).toStrictEqual({ s: { command: "uvx", args: [], enabled: true } });
+    expect(Object.keys((rendered.mcp_servers as Record<string, object>).s).sort()).toEqual([
+      "args",
+      "command",
+      "enabled",
+    ]);
+  });
 });
 
 describe("toYaml", () => {
@@ -424,5 +452,36 @@ describe("toYaml", () => {
     const out = toYaml(data);
     expect(pyYamlLoad(out)).toEqual(data);
     expect(yaml.load(out)).toEqual(data);
+  });
+
+  it("writes NaN, the infinities and -0 as floats PyYAML (YAML 1.1) and js-yaml read back as the same value", () => {
+    // JSON cannot carry NaN, but a stack config's `1e400`, `-1e400` and `-0` parse to Infinity, -Infinity and -0.
+    const fromStack = JSON.parse('{"big": 1e400, "small": -1e400, "zero": -0}') as Record<string, number>;
+    const values = { nan: NaN, inf: fromStack.big, ninf: fromStack.small, nzero: fromStack.zero, zero: 0 };
+    const out = toYaml(renderHermesSettings(input({ settings: { values } })));
+    // What hermes' yaml.safe_load reads, as Python's type and repr (JSON has no NaN or infinity to hand it back in).
+    const r = spawnSync(
+      "python3",
+      [
+        "-c",
+        "import json, sys, yaml; v = yaml.safe_load(sys.stdin.read())['values']; " +
+          "json.dump({k: [type(x).__name__, repr(x)] for k, x in v.items()}, sys.stdout)",
+      ],
+      { input: out, encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({
+      nan: ["float", "nan"],
+      inf: ["float", "inf"],
+      ninf: ["float", "-inf"],
+      nzero: ["float", "-0.0"],
+      zero: ["int", "0"],
+    });
+    const back = (yaml.load(out) as { values: Record<string, number> }).values;
+    expect(Number.isNaN(back.nan)).toBe(true);
+    expect(back.inf).toBe(Infinity);
+    expect(back.ninf).toBe(-Infinity);
+    expect(Object.is(back.nzero, -0)).toBe(true);
+    expect(Object.is(back.zero, 0)).toBe(true);
   });
 });
