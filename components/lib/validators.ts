@@ -164,9 +164,10 @@ export function tagProblem(t: string): string | undefined {
   return undefined;
 }
 
-/** Dotted-quad IPv4 address. */
+/** Dotted-quad IPv4 address. Node's own check (>= 20, the `engines` floor) already refuses a leading zero in any
+ * octet, which some parsers read as octal; tests/unit/validators.test.ts holds it to that. */
 export function isIpv4(a: string): boolean {
-  return net.isIPv4(a) && !/(^|\.)0\d/.test(a);
+  return net.isIPv4(a);
 }
 
 /** 32-bit value of a dotted-quad IPv4 address. */
