@@ -52,33 +52,25 @@ function references(value: string): Array<{ name?: string; unresolvable?: boolea
   return found;
 }
 
-/** Every string of a server with the key path hermes would expand it at. */
-function strings(
-  server: McpServer,
-): Array<{ path: string; value: string; kind: "command" | "arg" | "env" | "header" | "url"; key?: string }> {
-  const out: Array<{
-    path: string;
-    value: string;
-    kind: "command" | "arg" | "env" | "header" | "url";
-    key?: string;
-  }> = [];
-  if (server.command !== undefined) out.push({ path: "command", value: server.command, kind: "command" });
-  (server.args ?? []).forEach((a, i) => out.push({ path: `args[${i}]`, value: a, kind: "arg" }));
-  for (const [k, v] of Object.entries(server.env ?? {}))
-    out.push({ path: `env.${k}`, value: v, kind: "env", key: k });
-  if (server.url !== undefined) out.push({ path: "url", value: server.url, kind: "url" });
+/**
+ * Every string of a server with the key path hermes would expand it at; `key` is the name of an env variable or a
+ * header, `previous` the argument before an argument (a flag whose value this one may be).
+ */
+function strings(server: McpServer): Array<{ path: string; value: string; key?: string; previous?: string }> {
+  const out: Array<{ path: string; value: string; key?: string; previous?: string }> = [];
+  if (server.command !== undefined) out.push({ path: "command", value: server.command });
+  (server.args ?? []).forEach((a, i, all) =>
+    out.push({ path: `args[${i}]`, value: a, previous: all[i - 1] }),
+  );
+  for (const [k, v] of Object.entries(server.env ?? {})) out.push({ path: `env.${k}`, value: v, key: k });
+  if (server.url !== undefined) out.push({ path: "url", value: server.url });
   for (const [k, v] of Object.entries(server.headers ?? {}))
-    out.push({ path: `headers.${k}`, value: v, kind: "header", key: k });
+    out.push({ path: `headers.${k}`, value: v, key: k });
   return out;
 }
 
 /** Whether a plain-text value (no reference in it) looks like a credential. */
-function looksLikeCredential(
-  kind: string,
-  key: string | undefined,
-  value: string,
-  previous: string | undefined,
-): boolean {
+function looksLikeCredential(value: string, key: string | undefined, previous: string | undefined): boolean {
   if (value === "" || REFERENCE.test(value)) {
     REFERENCE.lastIndex = 0;
     return false;
@@ -87,29 +79,23 @@ function looksLikeCredential(
   if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
   // By name only when the value could be one: numbers and switches (TOKEN_LIMIT=4000, AUTH_ENABLED=true) are not.
   const plainSetting = /^(\d+|true|false|yes|no|on|off)$/i.test(value);
-  if (
-    (kind === "env" || kind === "header") &&
-    key !== undefined &&
-    !plainSetting &&
-    CREDENTIAL_NAME.test(key)
-  )
-    return true;
-  if (kind === "arg") {
-    const eq = value.indexOf("=");
-    if (CREDENTIAL_FLAG.test(value) && eq > 0 && eq < value.length - 1) return true;
-    if (previous !== undefined && CREDENTIAL_FLAG.test(previous) && !previous.includes("=")) return true;
-  }
-  if (kind === "url") {
-    const q = CREDENTIAL_QUERY.exec(value);
-    if (q && !q[2].includes("${")) return true;
-  }
-  return false;
+  if (key !== undefined && !plainSetting && CREDENTIAL_NAME.test(key)) return true;
+  // A credential flag with its value, glued (`--token=...`, in an argument or in an env value that holds arguments)
+  // or as the next argument (`--token`, `...`).
+  const eq = value.indexOf("=");
+  if (CREDENTIAL_FLAG.test(value) && eq > 0 && eq < value.length - 1) return true;
+  if (previous !== undefined && CREDENTIAL_FLAG.test(previous) && !previous.includes("=")) return true;
+  // In any string, not only `url`: a stdio server is often a bridge given its endpoint as an argument
+  // (`npx mcp-remote https://host/mcp?api_key=...`).
+  const q = CREDENTIAL_QUERY.exec(value);
+  return q !== null && !q[2].includes("${");
 }
 
 /**
- * Checks one agent's MCP servers. `envNames` are the variables its .env will hold. A reference to any other variable
- * is a problem (hermes would pass its literal text to the server); a credential-shaped plain value is a warning
- * (it would sit in config.yaml). Messages name the key path and the variable, never the value.
+ * Checks one agent's MCP servers. `envNames` are the variables its .env will hold (never none: API_SERVER_KEY is always
+ * there, agentRules.ts). A reference to any other variable is a problem (hermes would pass its literal text to the
+ * server); a credential-shaped plain value, the command's included, is a warning (it would sit in config.yaml).
+ * Messages name the key path and the variable, never the value.
  */
 export function checkMcpReferences(
   at: string,
@@ -119,8 +105,7 @@ export function checkMcpReferences(
   findings: { problems: string[]; warnings: string[] },
 ): void {
   for (const [server, def] of Object.entries(servers)) {
-    let previousArg: string | undefined;
-    for (const { path, value, kind, key } of strings(def)) {
+    for (const { path, value, key, previous } of strings(def)) {
       const where = `${at}.mcpServers.${server}.${path}`;
       for (const ref of references(value)) {
         if (ref.unresolvable) {
@@ -132,18 +117,17 @@ export function checkMcpReferences(
           findings.problems.push(
             `${where}: references \${${ref.name}}, which the agent's .env will not hold, so hermes would pass the ` +
               `text \${${ref.name}} on. Set it with: pulumi config set --secret --path '${secretsAt}.env.${ref.name}' ` +
-              `(or reference a variable the stack already writes: ${[...envNames].sort().join(", ") || "none"})`,
+              `(or reference a variable the stack already writes: ${[...envNames].sort().join(", ")})`,
           );
         }
       }
-      if (kind !== "command" && looksLikeCredential(kind, key, value, previousArg)) {
+      if (looksLikeCredential(value, key, previous)) {
         findings.warnings.push(
           `${where}: looks like a credential in plain text, which would be written into config.yaml. Keep it in ` +
             `the agent's .env instead (pulumi config set --secret --path '${secretsAt}.env.<NAME>') and write \${VAR} ` +
             "here with that name: hermes expands it when it loads the server.",
         );
       }
-      previousArg = kind === "arg" ? value : undefined;
     }
   }
 }

@@ -162,6 +162,18 @@ describe("variables that widen who may talk to the agent", () => {
     },
   );
 
+  // A platform variable that is not about access is refused as the program's own, not as an access variable.
+  it.each([
+    ["environment", "TELEGRAM_REQUIRE_MENTION", "agents.hermes.environment", "use the typed setting instead"],
+    ["agentSecrets.<a>.env", "TELEGRAM_BOT_TOKEN", "agentSecrets.hermes.env", "use the typed secret instead"],
+  ])("a platform's other variable in %s is refused as written by the program", (_w, name, at, advice) => {
+    const edit = (raw: Raw) =>
+      at.startsWith("agents")
+        ? (raw.agents.hermes.environment = { [name]: "x-value-123" })
+        : (raw.agentSecrets.hermes.env = { [name]: "x-value-123" });
+    expect(problemsWith(edit)).toEqual([`${at}.${name}: is managed by the program; ${advice}`]);
+  });
+
   it("every allow-list or allow-all variable a platform module writes is in hermes' list above", () => {
     const written = PLATFORMS.flatMap((p) => Object.keys(p.variables)).filter((n) =>
       /_ALLOW(ED)?_|_GROUP_ALLOWED|_POLICY$/.test(n),
@@ -220,6 +232,28 @@ describe("variables that widen who may talk to the agent", () => {
     expect(problems).toContainEqual(
       expect.stringMatching(new RegExp(`^agents\\.hermes\\.settings\\.${escape(path)}: .*${escape(typed)}`)),
     );
+  });
+
+  it("names the typed platform blocks for a platform hermes-lxc does not type", () => {
+    const problems = problemsWith(
+      (raw) => (raw.agents.hermes.settings = { platforms: { a2a: { allowed_users: ["peer"] } } }),
+    );
+    expect(problems).toEqual([
+      "agents.hermes.settings.platforms.a2a.allowed_users: decides who may talk to the agent; set it with the typed fields of agents.hermes.platforms.<platform>",
+    ]);
+  });
+
+  // YAML's `telegram:` with nothing after it is null.
+  it.each([
+    ["null", { telegram: null, platforms: { discord: null }, gateway: { telegram: null, platforms: null } }],
+    [
+      "a scalar or a list",
+      { telegram: "off", platforms: { discord: "x", slack: ["a"] }, gateway: { telegram: 1 } },
+    ],
+    ["a scalar gateway", { gateway: "x" }],
+    ["a null gateway", { gateway: null }],
+  ])("is not thrown by %s where a platform block would be", (_what, settings) => {
+    expect(problemsWith((raw) => (raw.agents.hermes.settings = settings))).toEqual([]);
   });
 
   it("leaves a platform's other settings alone", () => {

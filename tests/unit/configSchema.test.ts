@@ -483,6 +483,20 @@ describe("rejected configuration", () => {
   });
 });
 
+describe("the LXC root password", () => {
+  // The documented floor is 8 characters (`secret, 8+ chars`): 8 is accepted and reaches the secrets, 7 is refused.
+  it("accepts exactly 8 characters and refuses 7, naming the key and never the value", () => {
+    const raw: Mutable = homelabWithSecrets();
+    raw.lxcSecrets.hermes.rootPassword = "8chars-x";
+    expect(parseStackConfig(raw, opts).secrets.lxcs.hermes.rootPassword).toBe("8chars-x");
+    const problems = problemsOf((r) => (r.lxcSecrets.hermes.rootPassword = "7chars-"));
+    expect(problems).toEqual([
+      expect.stringMatching(/^lxcSecrets\.hermes\.rootPassword: .*at least 8 characters/),
+    ]);
+    expect(problems.join("\n")).not.toContain("7chars-");
+  });
+});
+
 describe("hostile secret values", () => {
   // Every rule of the .env writer (lib/envFile.ts) holds at parse time, before any resource, with the key path.
   it.each([

@@ -173,3 +173,139 @@ describe("credential-looking plain text in an MCP server", () => {
     ).toEqual([]);
   });
 });
+
+describe("how a reference is read and refused", () => {
+  const mcp = (server: Record<string, unknown>) => (r: any) => (r.agents.hermes.mcpServers = { s: server });
+
+  it("reads a reference as hermes does: spaces inside the braces and after env: do not count", () => {
+    expect(
+      problemsOf(
+        mcp({ command: "npx", args: ["--token=${ GITHUB_TOKEN }"], env: { T: "${env: GITHUB_TOKEN }" } }),
+      ),
+    ).toEqual([]);
+    // Trimmed, a name the .env will not hold is still refused, by its name.
+    expect(problemsOf(mcp({ command: "npx", env: { T: "${ NOPE_TOKEN }", U: "${env: NOPE_KEY}" } }))).toEqual(
+      [
+        expect.stringMatching(/^agents\.hermes\.mcpServers\.s\.env\.T: references \$\{NOPE_TOKEN\},/),
+        expect.stringMatching(/^agents\.hermes\.mcpServers\.s\.env\.U: references \$\{NOPE_KEY\},/),
+      ],
+    );
+  });
+
+  it("checks the command too, naming it as the key path", () => {
+    expect(problemsOf(mcp({ command: "${NOPE_BIN}" }))).toEqual([
+      expect.stringMatching(/^agents\.hermes\.mcpServers\.s\.command: references \$\{NOPE_BIN\},/),
+    ]);
+  });
+
+  it("says which forms hermes resolves when it refuses one it does not", () => {
+    const [problem] = problemsOf(mcp({ command: "npx", env: { K: "${vault:kv/x}" } }));
+    expect(problem).toMatch(/^agents\.hermes\.mcpServers\.s\.env\.K: /);
+    expect(problem).toContain("${VAR}");
+    expect(problem).toContain("${env:VAR}");
+    expect(problem).toContain("${workspaceFolder}");
+  });
+
+  it("lists, sorted, the variables the stack already writes, as names only", () => {
+    const [problem] = problemsOf(mcp({ command: "npx", env: { T: "${NOPE_TOKEN}" } }));
+    const listed = /\(or reference a variable the stack already writes: ([^)]*)\)$/.exec(problem)?.[1];
+    expect(listed).toBeDefined();
+    const names = listed!.split(", ");
+    expect(names).toEqual(expect.arrayContaining(["API_SERVER_KEY", "GITHUB_TOKEN", "LITELLM_API_KEY"]));
+    expect(names).toEqual([...names].sort());
+    for (const n of names) expect(n).toMatch(/^[A-Z_][A-Z0-9_]*$/);
+    for (const secret of Object.values(CANARY)) expect(problem).not.toContain(secret);
+  });
+});
+
+describe("which plain values count as credentials", () => {
+  const warningsOf = (server: Record<string, unknown>) =>
+    parse((r) => (r.agents.hermes.mcpServers = { s: server })).warnings.filter((w) =>
+      w.includes("mcpServers"),
+    );
+  const pathsOf = (server: Record<string, unknown>) =>
+    warningsOf(server).map((w) => w.replace(/^agents\.hermes\.mcpServers\.s\.([^:]+): .*$/, "$1"));
+
+  it.each([
+    ["an OpenAI-style key", "sk-proj0123456789abcdefghij"],
+    ["a GitHub token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"],
+    ["a fine-grained GitHub token", "github_pat_11ABCDEFG0123456789_abcdefghijkl"],
+    ["a GitLab token", "glpat-abcdefghij0123456789"],
+    ["a Slack token", "xoxb-1234567890-abcdefghij"],
+    ["an AWS access key id", "AKIAIOSFODNN7EXAMPLE"],
+    ["a JWT", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig"],
+  ])("knows %s by its shape, whatever the name around it", (_what, value) => {
+    expect(
+      pathsOf({ command: "npx", args: ["--config", value], env: { UPSTREAM: value, LOG_LEVEL: "debug" } }),
+    ).toEqual(["args[1]", "env.UPSTREAM"]);
+    expect(pathsOf({ url: "https://m.example.org/mcp", headers: { "X-Upstream": value } })).toEqual([
+      "headers.X-Upstream",
+    ]);
+  });
+
+  it("knows a credential by its name even when the value starts like a number or a switch", () => {
+    // A Telegram bot token starts with the bot's numeric id; only a whole number or switch is a plain setting.
+    expect(
+      pathsOf({
+        command: "npx",
+        env: { BOT_TOKEN: "123456:AAbbCCddEEffGG", AUTH: "true-but-secret", TOKEN_LIMIT: "4000" },
+      }),
+    ).toEqual(["env.BOT_TOKEN", "env.AUTH"]);
+  });
+
+  it("finds nothing in an empty value", () => {
+    expect(warningsOf({ command: "npx", env: { GITHUB_TOKEN: "" } })).toEqual([]);
+  });
+
+  it("knows a flag's value, glued with = or as the next argument, and only its value", () => {
+    expect(
+      pathsOf({
+        command: "npx",
+        args: ["--token=abcdef0123", "--port", "8080", "--password", "hunter2hunter2", "positional"],
+      }),
+    ).toEqual(["args[0]", "args[4]"]);
+    // A flag with an empty value carries nothing, and the argument after a glued flag is not its value.
+    expect(pathsOf({ command: "npx", args: ["--token=", "--api-key=abcdef0123", "next"] })).toEqual([
+      "args[1]",
+    ]);
+    expect(pathsOf({ command: "npx", args: ["--token=", "next"] })).toEqual([]);
+    // The same glued flag in an env value that holds arguments.
+    expect(pathsOf({ command: "npx", env: { SERVER_ARGS: "--api-key=abcdef0123" } })).toEqual([
+      "env.SERVER_ARGS",
+    ]);
+  });
+
+  it("takes only an argument for a flag's value: the last arg does not reach into env, nor env values into each other", () => {
+    expect(pathsOf({ command: "npx", args: ["--auth"], env: { LOG_LEVEL: "debug" } })).toEqual([]);
+    expect(pathsOf({ command: "npx", env: { MODE: "--auth", NEXT: "plain" } })).toEqual([]);
+    expect(pathsOf({ command: "--token", args: ["plain"] })).toEqual([]);
+  });
+
+  it("knows a credential in a URL's query wherever the URL is, as the endpoint or an argument", () => {
+    expect(
+      pathsOf({
+        command: "npx",
+        args: ["-y", "mcp-remote", "https://m.example.org/mcp?api_key=abcdef0123456789"],
+      }),
+    ).toEqual(["args[2]"]);
+    expect(pathsOf({ url: "https://m.example.org/mcp?region=eu&token=abcdef0123456789" })).toEqual(["url"]);
+    expect(pathsOf({ url: "https://m.example.org/mcp?token=${GITHUB_TOKEN}" })).toEqual([]);
+  });
+
+  it("warns about a credential even in the command", () => {
+    expect(pathsOf({ command: "ghp_abcdefghijklmnopqrstuvwxyz0123456789" })).toEqual(["command"]);
+    expect(pathsOf({ command: "/usr/local/bin/github-mcp-server" })).toEqual([]);
+  });
+
+  it("says how to fix it: the secret goes into the agent's .env, and ${VAR} here, which hermes expands", () => {
+    const [warning] = warningsOf({ command: "npx", env: { API_KEY: "plain-value-123" } });
+    expect(warning).toMatch(
+      /^agents\.hermes\.mcpServers\.s\.env\.API_KEY: looks like a credential in plain text/,
+    );
+    expect(warning).toContain("pulumi config set --secret --path 'agentSecrets.hermes.env.<NAME>'");
+    expect(warning).toMatch(
+      /write \$\{VAR\} here with that name: hermes expands it when it loads the server\.$/,
+    );
+    expect(warning).not.toContain("plain-value-123");
+  });
+});
