@@ -17,7 +17,10 @@ export interface EnvVar {
  * The agent's .env: platform tokens and allow-lists, the LLM key, the API server, and the stack's own variables.
  * hermes reads this file at every start, so changing it costs a restart, not a container re-creation.
  */
-export function agentEnvVars(agent: AgentConfig, secrets: AgentSecretValues): EnvVar[] {
+export function agentEnvVars(
+  agent: Omit<AgentConfig, "target" | "dataDir" | "gatewayIds">,
+  secrets: AgentSecretValues,
+): EnvVar[] {
   const vars: EnvVar[] = [];
   const add = (name: string, value: string | undefined) => {
     if (value !== undefined && value !== "") vars.push({ name, value });

@@ -1,4 +1,5 @@
 /** The rules of one agent that span fields and other keys: its host, mounts, platforms, secrets, ports, files. */
+import * as path from "node:path";
 import { literalApiKeyProblems } from "../lib/hermesConfig";
 import { agentEnvVars } from "./agentEnv";
 import { hostPathProblem } from "../lib/validators";
@@ -9,7 +10,7 @@ import type { DockerHostConfig } from "./dockerHost";
 import { Findings, checkUnique } from "./errors";
 import { DEFAULT_HERMES_IMAGE, imagePin } from "./hermesImage";
 import { checkMcpReferences } from "./mcpRules";
-import type { LxcConfig, LxcMountConfig } from "./lxc";
+import type { LxcConfig } from "./lxc";
 import { PLATFORMS } from "./platforms";
 import { accessEnvProblem, settingsAccessProblems } from "./platforms/access";
 
@@ -26,44 +27,44 @@ export function resolveAgent(
   hosts: { lxcs: LxcConfig[]; dockerHosts: DockerHostConfig[] },
   options: ParseOptions,
   findings: Findings,
-): AgentConfig {
+): AgentConfig | undefined {
   const { problems, warnings } = findings;
   const at = `agents.${name}`;
   const secretsAt = `agentSecrets.${name}`;
 
-  // Target: exactly one of lxc / dockerHost.
-  let target: AgentConfig["target"] = { kind: "lxc", name: "" };
-  let dataRoot = "/srv/hermes";
-  let gatewayIds = { uid: 10000, gid: 10000 };
-  let lxcMounts: LxcMountConfig[] = [];
+  // Its host: exactly one of lxc / dockerHost, a key of the stack's. An agent whose host is refused gets no target,
+  // data directory or ids (no placeholder that the rules across agents would then compare); its other rules still run.
+  let host: Pick<AgentConfig, "target" | "dataDir" | "gatewayIds"> | undefined;
+  let lxc: LxcConfig | undefined;
   if ((agent.lxc === undefined) === (agent.dockerHost === undefined)) {
     problems.push(`${at}: set exactly one of lxc (a key of lxcs) or dockerHost (a key of dockerHosts)`);
   } else if (agent.lxc !== undefined) {
-    const lxc = hosts.lxcs.find((l) => l.name === agent.lxc);
+    lxc = hosts.lxcs.find((l) => l.name === agent.lxc);
     if (!lxc)
       problems.push(
         `${at}.lxc: is not a key of lxcs (known: ${hosts.lxcs.map((l) => l.name).join(", ") || "none"})`,
       );
-    else {
-      target = { kind: "lxc", name: lxc.name };
-      dataRoot = lxc.stateMount.containerPath;
-      gatewayIds = lxc.gateway;
-      lxcMounts = lxc.mounts;
-    }
+    else
+      host = {
+        target: { kind: "lxc", name: lxc.name },
+        dataDir: `${lxc.stateMount.containerPath}/${name}`,
+        gatewayIds: lxc.gateway,
+      };
   } else {
-    const host = hosts.dockerHosts.find((h) => h.name === agent.dockerHost);
-    if (!host)
+    const dockerHost = hosts.dockerHosts.find((h) => h.name === agent.dockerHost);
+    if (!dockerHost)
       problems.push(
         `${at}.dockerHost: is not a key of dockerHosts (known: ${hosts.dockerHosts.map((h) => h.name).join(", ") || "none"})`,
       );
-    else {
-      target = { kind: "dockerHost", name: host.name };
-      dataRoot = host.dataRoot;
-      gatewayIds = host.gateway;
-    }
+    else
+      host = {
+        target: { kind: "dockerHost", name: dockerHost.name },
+        dataDir: `${dockerHost.dataRoot}/${name}`,
+        gatewayIds: dockerHost.gateway,
+      };
   }
 
-  const workspaceMounts = resolveWorkspaceMounts(at, agent, target, lxcMounts, problems);
+  const workspaceMounts = resolveWorkspaceMounts(at, agent, lxc, problems);
   const platforms = checkPlatforms(name, agent, secrets, findings);
   checkSecrets(at, secretsAt, agent, secrets, findings);
 
@@ -109,7 +110,7 @@ export function resolveAgent(
   const imageRef = `${agent.image}:${imageTag}${imageDigest ? `@${imageDigest}` : ""}`;
   const ports = publishedPorts(agent, platforms);
   const { lxc: _l, dockerHost: _d, workspaceMounts: _w, documents: _docs, ...rest } = agent; // replaced below
-  const resolved: AgentConfig = {
+  const resolved: Omit<AgentConfig, "target" | "dataDir" | "gatewayIds"> = {
     ...rest,
     imageTag,
     imageDigest,
@@ -120,11 +121,8 @@ export function resolveAgent(
     },
     platforms,
     name,
-    target,
-    dataDir: `${dataRoot}/${name}`,
     containerName: `hermes-${name}`,
     imageRef,
-    gatewayIds,
     workspaceMounts,
     documents,
     ports,
@@ -133,17 +131,17 @@ export function resolveAgent(
   // API_SERVER_KEY itself when the file has none (docker/stage2-hook.sh), so that one is always there.
   const envNames = new Set(["API_SERVER_KEY", ...agentEnvVars(resolved, secrets).map((v) => v.name)]);
   checkMcpReferences(at, secretsAt, agent.mcpServers, envNames, findings);
-  return resolved;
+  return host && { ...resolved, ...host };
 }
 
 /** Bulk mounts: hermes' file tools only write under /opt/data, so every mount goes inside it. */
 function resolveWorkspaceMounts(
   at: string,
   agent: ParsedAgent,
-  target: AgentConfig["target"],
-  lxcMounts: LxcMountConfig[],
+  lxc: LxcConfig | undefined,
   problems: string[],
 ): WorkspaceMount[] {
+  const lxcMounts = lxc?.mounts ?? [];
   const mounts =
     agent.workspaceMounts === undefined
       ? lxcMounts.map((m) => ({
@@ -154,12 +152,13 @@ function resolveWorkspaceMounts(
       : agent.workspaceMounts.map((wm, i) => {
           let source = wm.source;
           const mount = lxcMounts.find((m) => m.name === wm.source);
-          if (target.kind === "lxc") {
-            if (!mount) {
+          if (agent.dockerHost === undefined) {
+            // On an LXC: a mount name of it (none to check against when the LXC itself is refused).
+            if (lxc && !mount) {
               problems.push(
-                `${at}.workspaceMounts[${i}].source: is not a mount name of lxcs.${target.name} (known: ${lxcMounts.map((m) => m.name).join(", ") || "none"})`,
+                `${at}.workspaceMounts[${i}].source: is not a mount name of lxcs.${lxc.name} (known: ${lxcMounts.map((m) => m.name).join(", ") || "none"})`,
               );
-            } else source = mount.containerPath;
+            } else if (mount) source = mount.containerPath;
           } else {
             // The same rule as every other host directory handed to the gateway (an LXC's mounts, a host's
             // dataRoot): a Docker host's /etc or /var/lib/docker bound read-write into the agent is the host's.
@@ -169,7 +168,7 @@ function resolveWorkspaceMounts(
                 `${at}.workspaceMounts[${i}].source: on a Docker host this is a host path and ${reason}`,
               );
           }
-          const defaultName = mount?.name ?? wm.source.split("/").pop() ?? "mount";
+          const defaultName = mount?.name ?? path.posix.basename(wm.source);
           const targetPath = wm.target ?? `/opt/data/workspace/${defaultName}`;
           if (!targetPath.startsWith("/opt/data/")) {
             problems.push(

@@ -179,18 +179,20 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
       problems.push(`dockerHosts.${name}: the name is already used by lxcs.${name}; names must be unique`);
   }
 
+  // An agent whose host is refused is left out of the rules across agents (it has no machine or data directory).
   const agents = Object.keys(parsed.agents)
     .sort()
-    .map((name) =>
-      resolveAgent(
+    .flatMap((name) => {
+      const agent = resolveAgent(
         name,
         parsed.agents[name],
-        (parsed.agentSecrets[name] ?? agentSecretsSchema.parse({})) as AgentSecretValues,
+        parsed.agentSecrets[name] ?? agentSecretsSchema.parse({}),
         { lxcs, dockerHosts },
         options,
         findings,
-      ),
-    );
+      );
+      return agent ? [agent] : [];
+    });
 
   for (const name of Object.keys(parsed.lxcSecrets)) {
     if (!parsed.lxcs[name]) problems.push(`lxcSecrets.${name}: there is no LXC '${name}' in lxcs`);
