@@ -5,6 +5,9 @@
  * - the Docker install step's parameters, as install-docker.sh reads them, and what makes it run again (a new host
  *   key: a new container, an empty Docker).
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { DEFAULT_CONTAINERD_VERSION, DEFAULT_DOCKER_CE_VERSION } from "../../components/config/docker";
 import { haStack } from "../helpers/haStack";
 import {
@@ -126,5 +129,35 @@ describe("the Docker install step", () => {
     expect(unwrapSecrets(named(run, "deb-install-docker").inputs.triggers)).toEqual([
       raw.proxmox.nodes.gihyeon.hostKey,
     ]);
+  });
+});
+
+describe("the Docker host an agent's image and container belong to", () => {
+  it("is its pinned key's digest, the same on the image's trigger and the container's label, and per host", async () => {
+    const run = await runProgram(withDockerHosts());
+    // A fixed 16-hex digest: a change of its form would re-create every gateway of every existing stack.
+    const digest = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 16);
+    const hostOf = (agent: string) => {
+      const image = unwrapSecrets(named(run, `${agent}-image`).inputs.triggers);
+      const labels = unwrapSecrets(named(run, `${agent}-gateway`).inputs.labels) as Array<{
+        label: string;
+        value: string;
+      }>;
+      const label = labels.find((l) => l.label === "hermes-lxc.docker-host")?.value;
+      expect(image).toEqual({ dockerHost: label });
+      return label;
+    };
+    expect(hostOf("hermes")).toBe(digest(CONTAINER_HOST_KEY));
+    expect(hostOf("other")).toBe(digest(BOX_KEY));
+  });
+
+  it("the node's pinned key is written where the node's pasteable commands look for it", async () => {
+    const run = await runProgram(homelabWithSecrets());
+    const restore = (run.outputs.agents as Record<string, { snapshots: { restoreLatest: string } }>).hermes
+      .snapshots.restoreLatest;
+    const file = /UserKnownHostsFile='?([^' ]+)'?/.exec(restore)![1];
+    expect(path.dirname(file)).toBe(run.knownHostsDir);
+    const nodeKey = (homelabWithSecrets() as Mutable).proxmox.nodes.gihyeon.hostKey as string;
+    expect(fs.readFileSync(file, "utf8")).toBe(`${path.basename(file)} ${nodeKey}\n`);
   });
 });
