@@ -151,6 +151,11 @@ describe("the Docker host an agent's image and container belong to", () => {
     expect(hostOf("other")).toBe(digest(BOX_KEY));
   });
 
+  it("the gateway container must run (a stopped one is a failed deploy) and keeps its volumes on removal", async () => {
+    const run = await runProgram(homelabWithSecrets());
+    expect(named(run, "hermes-gateway").inputs).toMatchObject({ mustRun: true, removeVolumes: false });
+  });
+
   it("the node's pinned key is written where the node's pasteable commands look for it", async () => {
     const run = await runProgram(homelabWithSecrets());
     const restore = (run.outputs.agents as Record<string, { snapshots: { restoreLatest: string } }>).hermes
