@@ -79,6 +79,7 @@ export class AgentSnapshots extends pulumi.ComponentResource {
           ),
           // The agent left the stack: stop its timer. Its snapshots, and the data, stay where they are.
           delete: snapshotUninstallCommand(p),
+          // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
           addPreviousOutputInEnv: false,
         },
         { parent: this, ...(aliases ? { aliases } : {}) },

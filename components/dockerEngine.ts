@@ -62,6 +62,8 @@ export class DockerEngine extends pulumi.ComponentResource {
           }),
           // A new host key means a new container: install again.
           triggers: [args.target.hostKey],
+          // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
+          addPreviousOutputInEnv: false,
         },
         { parent: this },
       );

@@ -126,6 +126,7 @@ export class HermesGateway extends pulumi.ComponentResource {
             recreateDigest(id, { ...spec, image: undefined }),
           ),
         ),
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [image, this.snapshots.installed] },
@@ -143,6 +144,7 @@ export class HermesGateway extends pulumi.ComponentResource {
         // Secrets travel on stdin only; output is secret and not logged.
         stdin: payload,
         logging: "none",
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
         addPreviousOutputInEnv: false,
       },
       {
@@ -166,6 +168,7 @@ export class HermesGateway extends pulumi.ComponentResource {
             configMigrationScriptEnv(agent, id),
           ),
         ),
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [files, image] },
@@ -215,6 +218,7 @@ export class HermesGateway extends pulumi.ComponentResource {
         // the script ignores) rather than in `triggers`, so it re-runs as an update, not a replacement (that the
         // engine makes it an update: engine tier, the token rotation in tests/engine/deploy.engine.test.ts).
         stdin: pulumi.secret(pulumi.interpolate`${this.container.id} ${payloadDigest}\n`),
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [this.container, files] },
@@ -233,6 +237,7 @@ export class HermesGateway extends pulumi.ComponentResource {
             pruneImagesEnv(agent.containerName, agent.image, id),
           ),
         ),
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [health] },

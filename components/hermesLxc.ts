@@ -149,6 +149,8 @@ export class HermesLxc extends pulumi.ComponentResource {
             .join(" "),
         }),
         // No delete: the directories hold user data and outlive the stack.
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
+        addPreviousOutputInEnv: false,
       },
       { parent: this },
     );
@@ -254,6 +256,8 @@ export class HermesLxc extends pulumi.ComponentResource {
         }),
         // A re-created container has a fresh conf file: apply again.
         triggers: [this.container.id],
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
+        addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [this.container] },
     );
@@ -270,6 +274,8 @@ export class HermesLxc extends pulumi.ComponentResource {
           TIMEOUT_SECONDS: lxc.readinessTimeoutSeconds,
         }),
         triggers: [this.container.id],
+        // No Setenv of the previous output on update/delete (lib/remoteScript.ts says why).
+        addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [rawConfig] },
     );

@@ -6,6 +6,13 @@
  * are validated by the config model before they get here; quoting here is the second line of defence, not the
  * first. The script text is part of the command, so editing a template re-runs it on the next `pulumi up`, and
  * `pulumi preview --diff` shows exactly what will run.
+ *
+ * For the same reason every remote command of the program sets `addPreviousOutputInEnv: false` (the program tier
+ * checks each, tests/program/remoteCommands.test.ts): with the provider's default (true) every update and every delete first Setenvs
+ * PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR to the previous run's output (pulumi-command
+ * provider/pkg/provider/remote/commandOutputs.go), which Proxmox's stock sshd (AcceptEnv LANG LC_*) refuses with a
+ * warning on every such run, and which would carry that output (a host key, whatever a script printed) back to the
+ * host, where no script reads it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

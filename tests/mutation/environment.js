@@ -40,8 +40,10 @@ const KILLED = Symbol.for("hermes-lxc.mutation.killed");
 /** Skips what is left of a mutant's run once one of its tests has failed. */
 function bail(event) {
   const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
+  // A failed beforeAll is not the kill itself: jest hands its error to every test under the hook's block, and those
+  // tests must run (and fail) for Stryker to see it. Marking the mutant killed at the hook skipped them all, and a
+  // mutant that broke the program tier's beforeAll (the whole program run) survived.
   if (event.name === "test_done" && event.test.errors.length > 0) process[KILLED] = mutant;
-  else if (event.name === "hook_failure") process[KILLED] = mutant;
   else if (process[KILLED] !== mutant) return;
   else if (event.name === "run_describe_start") event.describeBlock.mode = "skip";
   else if (event.name === "test_start") event.test.mode = "skip";

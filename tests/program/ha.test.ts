@@ -4,7 +4,16 @@
  * once (on the home node, not on every node), and a node-local HA config refused before any resource.
  */
 import { haStack } from "../helpers/haStack";
-import { MockRun, T, named, ofType, runProgram, unwrapSecrets } from "../helpers/mockProgram";
+import {
+  MockRun,
+  T,
+  named,
+  ofType,
+  optionsByLabel,
+  optionsOf,
+  runProgram,
+  unwrapSecrets,
+} from "../helpers/mockProgram";
 import { homelabWithSecrets } from "../helpers/stackFile";
 
 const HA = {
@@ -38,6 +47,36 @@ describe("an HA LXC on PVE 9", () => {
       strict: false,
       comment: "hermes-lxc (managed by Pulumi)",
     });
+  });
+
+  it("registers the HA resource after the container, and the rule after the resource (Rules.pm checks it)", () => {
+    const proxmox = { parent: "HermesLxc:hermes", provider: "proxmox" };
+    expect(optionsOf(run, "hermes-ha")).toEqual({ ...proxmox, dependsOn: ["hermes-ct"] });
+    expect(optionsOf(run, "hermes-ha-rule")).toEqual({ ...proxmox, dependsOn: ["hermes-ha"] });
+  });
+
+  it("names each node's snapshot install by its node; the home node's keeps the unnamed install as its alias", () => {
+    const installs = Object.entries(optionsByLabel(run)).filter(([l]) =>
+      l.startsWith("hermes-snapshots-install"),
+    );
+    const command = { additionalSecretOutputs: ["connection"], replaceOnChanges: ["triggers[*]"] };
+    const parent = "AgentSnapshots:hermes-snapshots";
+    // A stack made before HA (one install, `hermes-snapshots-install`) keeps it: the alias makes the home node's
+    // install the same resource, not a create plus a delete (whose uninstall would take the timer away).
+    expect(Object.fromEntries(installs)).toEqual({
+      "hermes-snapshots-install-gihyeon": {
+        parent,
+        aliases: [{ name: "hermes-snapshots-install" }],
+        ...command,
+      },
+      "hermes-snapshots-install-pve2": { parent, ...command },
+      "hermes-snapshots-install-pve3": { parent, ...command },
+    });
+    // The snapshot before an upgrade waits for the install where the data is.
+    expect(optionsOf(run, "hermes-pre-change-snapshot").dependsOn).toEqual([
+      "hermes-image",
+      "hermes-snapshots-install-gihyeon",
+    ]);
   });
 
   it("marks every mount on shared storage shared=1, and keeps the container protected", () => {
@@ -102,12 +141,20 @@ describe("an HA LXC on PVE 8", () => {
       noFailback: true,
       comment: "hermes-lxc (managed by Pulumi)",
     });
-    expect(named(run, "hermes-ha").inputs).toMatchObject({
+    // failback is the group's (noFailback) on PVE 8: the resource has none.
+    expect(named(run, "hermes-ha").inputs).toEqual({
       resourceId: "ct:118",
+      type: "ct",
+      state: "started",
       group: "agents",
       maxRestart: 2,
+      maxRelocate: 1,
+      comment: "hermes-lxc (managed by Pulumi)",
     });
-    expect(named(run, "hermes-ha").inputs.failback).toBeUndefined();
+    // The group exists before the resource names it, and the container before it is made an HA resource.
+    const proxmox = { parent: "HermesLxc:hermes", provider: "proxmox" };
+    expect(optionsOf(run, "hermes-ha-group")).toEqual(proxmox);
+    expect(optionsOf(run, "hermes-ha")).toEqual({ ...proxmox, dependsOn: ["hermes-ct", "hermes-ha-group"] });
   });
 });
 
@@ -115,7 +162,13 @@ describe("without ha", () => {
   it("registers no HA resource and no shared flag", async () => {
     const run = await runProgram(homelabWithSecrets());
     for (const t of Object.values(HA)) expect(ofType(run, t)).toHaveLength(0);
+    // One node: one install, under its first name (no node in it, no alias).
     expect(ofType(run, T.command).filter((r) => /^hermes-snapshots-install/.test(r.name))).toHaveLength(1);
+    expect(optionsOf(run, "hermes-snapshots-install")).toEqual({
+      parent: "AgentSnapshots:hermes-snapshots",
+      additionalSecretOutputs: ["connection"],
+      replaceOnChanges: ["triggers[*]"],
+    });
     const mps = named(run, "hermes-ct").inputs.mountPoints as Array<Record<string, unknown>>;
     expect(mps.every((m) => m.shared === undefined)).toBe(true);
   });

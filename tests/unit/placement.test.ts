@@ -178,6 +178,46 @@ describe("the placement check", () => {
   });
 });
 
+describe("the placement check's advice, from the cluster view alone", () => {
+  const away = (hastate?: string, pve1 = "online") => ({
+    guests: [{ vmid: 331, node: "pve2", type: "lxc", ...(hastate ? { hastate } : {}) }],
+    nodes: { pve1, pve2: "online" },
+  });
+
+  it("a CT made an HA resource outside the stack is brought home through HA, not with pct migrate", () => {
+    const [problem] = placementProblems([plain], away("started")).problems;
+    expect(problem).toContain("lxcs.plain.node: is pve1, but CT 331 is on node pve2 (HA state: started).");
+    expect(problem).toContain(
+      "To bring it back to pve1, run: ha-manager migrate ct:331 pve1 (or wait for failback)",
+    );
+    expect(problem).not.toContain("pct migrate");
+  });
+
+  it("an HA CT the cluster reports no HA state for is still brought home through HA", () => {
+    const [problem] = placementProblems([lxc("agent", 331, "pve1", true)], away()).problems;
+    expect(problem).toContain("lxcs.agent.node: is pve1, but CT 331 is on node pve2. Do not run");
+    expect(problem).toContain("run: ha-manager migrate ct:331 pve1 (or wait for failback)");
+  });
+
+  it("a plain CT away from an offline node: wait for the node, then pct migrate from where it is", () => {
+    const [problem] = placementProblems([plain], away(undefined, "offline")).problems;
+    expect(problem).toContain(
+      "from the stack. Node pve1 is offline: wait until it is back. To bring it back to pve1, run: " +
+        "pct migrate 331 pve1 --restart   (on node pve2); then pulumi up.",
+    );
+  });
+
+  it("an HA CT on its offline node with no HA state reported: the state shows as unknown, HA recovers it", () => {
+    const view = { guests: [{ vmid: 330, node: "pve1", type: "lxc" }], nodes: { pve1: "offline" } };
+    expect(placementProblems([agent], view).problems).toEqual([
+      "lxcs.agent.node: node pve1 is offline and CT 330 is still assigned to it (HA state: unknown). The HA " +
+        "manager fences the node and recovers ct:330 on another node (about 2-3 minutes); then this check names " +
+        "the command that brings it home. Meanwhile neither pulumi up nor pulumi refresh can read it (the node " +
+        "answers 595).",
+    ]);
+  });
+});
+
 describe("the container's create hook", () => {
   const args = {
     urn: "urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc$proxmoxve:index/containerLegacy:ContainerLegacy::agent-ct",
@@ -198,6 +238,16 @@ describe("the container's create hook", () => {
       "pulumi import 'proxmoxve:index/containerLegacy:ContainerLegacy' 'agent-ct' 'pve1/330' " +
         "--parent 'urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc::agent'",
     );
+  });
+
+  it("names placeholders for the URNs when the resource's URN is not the HermesLxc child's", async () => {
+    const hook = refuseCreateOverLiveCt(agent, async () => true);
+    const top = {
+      ...args,
+      urn: "urn:pulumi:dev::hermes-lxc::proxmoxve:index/containerLegacy:ContainerLegacy::agent-ct",
+    };
+    const e = String(await Promise.resolve(hook(top)).catch((x: unknown) => x));
+    expect(e).toContain("--parent '<the HermesLxc URN>' --provider 'proxmox=<provider URN>' --protect");
   });
 
   it("asks the cluster where the CT runs now", async () => {
