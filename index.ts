@@ -102,7 +102,10 @@ async function main() {
         .map((node) => {
           const n = config.proxmox!.nodes[node];
           const target = { host: n.address, port: n.sshPort, user: "root", hostKey: n.hostKey };
-          return [node, { ...target, hostKeyAlias: `proxmox-node-${node}` }];
+          return [
+            node,
+            { ...target, hostKeyAlias: hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${node}`) },
+          ];
         }),
     );
     // The agent's /opt/data where it really lives: on the Proxmox node (the LXC's state mount), or the Docker host.

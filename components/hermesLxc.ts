@@ -86,16 +86,18 @@ export class HermesLxc extends pulumi.ComponentResource {
     const lxc = args.lxc;
     const providerOpts = { parent: this, provider: args.provider };
 
+    // The name the node's key is pinned under in known_hosts: the one nodeSshCommand (and so the snapshot commands)
+    // reads.
+    const nodeAlias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${lxc.node}`);
     const nodeTarget: SshTarget = {
       host: lxc.nodeAddress,
       port: lxc.nodeSshPort,
       user: "root",
       hostKey: lxc.nodeHostKey,
-      hostKeyAlias: `proxmox-node-${lxc.node}`,
+      hostKeyAlias: nodeAlias,
     };
     const nodeConnection = sshConnection(nodeTarget, args.auth);
     this.nodeTarget = nodeTarget;
-    const nodeAlias = hostKeyAlias(pulumi.getProject(), pulumi.getStack(), `node-${lxc.node}`);
     this.nodeSshCommand = pulumi
       .output(lxc.nodeHostKey)
       .apply((key) => writeKnownHostsFile(args.knownHostsDir, nodeAlias, key))
