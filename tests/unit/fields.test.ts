@@ -5,14 +5,21 @@
  */
 import { z } from "zod";
 import {
+  MAX_LINE,
+  MAX_LIST,
   bool,
   envSecretValue,
   hostAddress,
+  httpUrl,
   int,
+  line,
+  list,
   numericId,
+  numericIds,
   secretValue,
   str,
   strictObject,
+  text,
 } from "../../components/config/fields";
 import { parseStackConfig } from "../../components/config/stack";
 import { problemsOf } from "../helpers/configProblems";
@@ -205,5 +212,94 @@ describe("numericId: an id typed as digits or as a number", () => {
     expect(
       problemsOf((raw) => (raw.agents.hermes.platforms.telegram = { allowedUsers: [[987654321]] })),
     ).toEqual([expect.stringMatching(/^agents\.hermes\.platforms\.telegram\.allowedUsers\[0\]: must be /)]);
+  });
+});
+
+// Module-level building blocks: Stryker leaves their mutants out (static), so these edges are what catch a change.
+describe("bounds: every string has a maximum length and every list a maximum count", () => {
+  it("str: at most MAX_LINE characters by default, or the given maximum", () => {
+    expect(messages(str(), "a".repeat(MAX_LINE))).toEqual([]);
+    expect(messages(str(), "a".repeat(MAX_LINE + 1))).toEqual([`must be at most ${MAX_LINE} characters`]);
+    expect(messages(str(3), "")).toEqual([]);
+    expect(messages(str(3), "abcd")).toEqual(["must be at most 3 characters"]);
+    expect(messages(str(), 5)).toEqual(["must be a string"]);
+  });
+
+  it("list: at most MAX_LIST entries, each checked", () => {
+    expect(messages(list(str()), [])).toEqual([]);
+    expect(messages(list(str()), Array(MAX_LIST).fill("a"))).toEqual([]);
+    expect(messages(list(str()), Array(MAX_LIST + 1).fill("a"))).toEqual([
+      `must have at most ${MAX_LIST} entries`,
+    ]);
+    expect(messages(list(str()), [1])).toEqual(["must be a string"]);
+  });
+});
+
+describe("line and text", () => {
+  it("line: one line, no control character at all (tab and DEL included), at most MAX_LINE", () => {
+    expect(messages(line, "echo hello world ~/a-b_c.d")).toEqual([]);
+    for (const ch of ["\t", "\x1b", "\x7f", "\x01", "\x1f", ...LINE_BREAKS.map(([, c]) => c)])
+      expect([JSON.stringify(ch), messages(line, `a${ch}b`)]).toEqual([
+        JSON.stringify(ch),
+        ["must be a single line without control characters"],
+      ]);
+    expect(messages(line, "a".repeat(MAX_LINE + 1))).toEqual([`must be at most ${MAX_LINE} characters`]);
+  });
+
+  it("text: may span lines, never holds a NUL", () => {
+    expect(messages(text(), "line one\nline two\r\n\ttabbed\n")).toEqual([]);
+    expect(messages(text(), "a\0b")).toEqual(["must be text (contains a NUL character)"]);
+    expect(messages(text(4), "abcde")).toEqual(["must be at most 4 characters"]);
+  });
+});
+
+describe("httpUrl: an http(s) URL without blanks, quotes, backslashes or a trailing slash", () => {
+  const url = httpUrl("https://mm.example.com");
+  it.each([
+    "https://mm.example.com",
+    "http://10.1.10.5:8080",
+    "https://h/a",
+    "https://h/webhooks/twilio?x=1",
+    `https://${"h".repeat(253)}`,
+    `https://h/${"p".repeat(1025)}`,
+  ])("takes %j", (u) => expect(messages(url, u)).toEqual([]));
+  it.each([
+    ["no scheme", "mm.example.com"],
+    ["another scheme", "ftp://h"],
+    ["nothing after the scheme", "https://"],
+    ["a trailing slash", "https://h/"],
+    ["a trailing slash after a path", "https://h/a/"],
+    ["a blank in the host", "https://h h"],
+    ["a blank in the path", "https://h/a b"],
+    ["a quote", "https://h/a'b"],
+    ["a double quote", 'https://h/a"b'],
+    ["a backslash", "https://h\\a"],
+    ["a backtick", "https://h/`id`"],
+    ["a newline at the end", "https://h/a\n"],
+    ["a leading blank", " https://h"],
+    ["a host of 254 characters", `https://${"h".repeat(254)}`],
+    ["a path of 1027 characters", `https://h/${"p".repeat(1026)}`],
+  ])("refuses %s, with an example", (_what, u) =>
+    expect(messages(url, u)).toEqual([
+      "must be an http(s) URL without a trailing slash, e.g. https://mm.example.com",
+    ]),
+  );
+});
+
+describe("numericIds: a list of numeric ids (Telegram users, Discord users, roles, channels)", () => {
+  const ids = numericIds("Discord user");
+  it("takes 1 to 20 digits", () => {
+    expect(ids.parse(["1", "9".repeat(20), 42])).toEqual(["1", "9".repeat(20), "42"]);
+  });
+  it.each([
+    ["empty", ""],
+    ["21 digits", "1".repeat(21)],
+    ["a sign", "-1"],
+    ["a letter", "12a"],
+    ["a leading blank", " 12"],
+    ["a trailing newline", "12\n"],
+    ["two ids in one (hermes splits on commas)", "12,34"],
+  ])("refuses %s, saying what is allowed", (_what, id) => {
+    expect(messages(ids, [id])).toEqual(["must be a numeric Discord user id"]);
   });
 });
