@@ -165,8 +165,8 @@ export const numericId = (pattern: RegExp, what: string) =>
             "is a number larger than 2^53 - 1, which JSON (and so the program) only reads rounded: the id it " +
             "received is already wrong. Store it as text: pulumi config set --type string --path " +
             `'${KEY_PATH}' <id> (or quote it in the stack file: "<id>")`,
-          fatal: true,
         });
+        // Any issue stops zod's pipe here: the rounded number never reaches the pattern (no second message).
         return z.NEVER;
       }
       return String(v); // 1.5: the pattern refuses it with what is allowed

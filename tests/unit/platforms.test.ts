@@ -5,6 +5,7 @@
  * hermes does not read, or forgets the one that enables the platform, fails here.
  */
 import { PLATFORMS } from "../../components/config/platforms";
+import { joined } from "../../components/config/platforms/platform";
 import { ConfigError } from "../../components/config/errors";
 import { parseStackConfig } from "../../components/config/stack";
 import { agentEnvVars, agentFilesPayload } from "../../components/gateway/agentPayload";
@@ -564,6 +565,54 @@ describe("the messaging-platform registry", () => {
       ),
     ]);
   });
+
+  it("refuses a placeholder credential shorter than the platform's floor, and takes one at the floor", () => {
+    const withSecret = (platform: string, key: string, value: string) =>
+      problemsOf(() => withPlatforms([platform], (raw) => (raw.agentSecrets.hermes[key] = value)));
+    // DingTalk's AppSecret: at least 8 characters; Twilio's auth token: at least 16.
+    expect(withSecret("dingtalk", "dingtalkClientSecret", "x".repeat(7))).toEqual([
+      "agentSecrets.hermes.dingtalkClientSecret: is too short to be a real credential (placeholder?)",
+    ]);
+    expect(withSecret("dingtalk", "dingtalkClientSecret", "x".repeat(8))).toEqual([]);
+    expect(withSecret("sms", "twilioAuthToken", "x".repeat(15))).toEqual([
+      "agentSecrets.hermes.twilioAuthToken: is too short to be a real credential (placeholder?)",
+    ]);
+    expect(withSecret("sms", "twilioAuthToken", "x".repeat(16))).toEqual([]);
+  });
+
+  it("joins an allow-list with commas, and writes no variable for an empty one", () => {
+    expect(joined(["a", "b"])).toBe("a,b");
+    expect(joined(["a"])).toBe("a");
+    expect(joined([])).toBeUndefined();
+    expect(joined(undefined)).toBeUndefined();
+  });
+
+  // Each allow-list on its own lets someone in, so no pairing guidance; with every one empty (and allowAllUsers off)
+  // hermes ignores everyone until a user is paired, which the warning says. A channel list says where the bot
+  // answers, not who may talk to it.
+  const WHERE_NOT_WHO: Record<string, string[]> = {
+    discord: ["allowedChannels"],
+    mattermost: ["allowedChannels"],
+  };
+  it.each(PLATFORMS.filter((p) => p.access).map((p) => [p.key] as const))(
+    "%s: any one of its allow-lists counts as an allow-list; none at all is warned about",
+    (key) => {
+      const full = FULL[key].block;
+      const lists = Object.keys(full).filter((k) => Array.isArray(full[k]) && /allowed/i.test(k));
+      expect(lists.length).toBeGreaterThan(0);
+      const noAllowList = (keep: string | undefined) => {
+        const { warnings } = withPlatforms([key], (raw) => {
+          const block = (raw.agents.hermes.platforms as Record<string, Record<string, unknown>>)[key];
+          block.allowAllUsers = false;
+          for (const list of lists) block[list] = list === keep ? full[list] : [];
+        });
+        return warnings.some((w) => w.startsWith(`agents.hermes.platforms.${key} has no allow-list`));
+      };
+      expect(noAllowList(undefined)).toBe(true);
+      for (const list of lists)
+        expect([list, noAllowList(list)]).toEqual([list, !!WHERE_NOT_WHO[key]?.includes(list)]);
+    },
+  );
 
   it("matrix takes an access token or a password (hermes takes both), and a password needs the user id", () => {
     const both = problemsOf(() =>

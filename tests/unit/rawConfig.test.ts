@@ -24,6 +24,23 @@ describe("readRawConfig", () => {
     expect(raw).toEqual({ lxcs: { a: { vmId: 118 } }, proxmoxPassword: "{not json" });
   });
 
+  // A password is whatever was typed: text that happens to be JSON is not read as JSON (digits stay a string, `{}` is
+  // not Pulumi.yaml's "unset" default, quotes stay quotes).
+  it.each(["12345678", '"quoted"', "{}", "[]", "true", "null", "1e3"])(
+    "keeps the password %j as typed",
+    (pw) => {
+      const { raw, problems } = readRawConfig(engine({ "hermes-lxc:proxmoxPassword": pw }));
+      expect(problems).toEqual([]);
+      expect(raw).toEqual({ proxmoxPassword: pw });
+    },
+  );
+
+  it("lists the allowed keys comma-separated after an unknown one", () => {
+    const [problem] = readRawConfig(engine({ "hermes-lxc:zzzzzz": "1" })).problems;
+    expect(problem).toMatch(/^zzzzzz: is not a key of this program\. Allowed: [a-zA-Z]+(, [a-zA-Z]+)+\.$/);
+    expect(problem).toContain(" proxmox, ");
+  });
+
   it("refuses an unknown key of the namespace, suggesting the closest one", () => {
     const { problems } = readRawConfig(engine({ "hermes-lxc:lxcSecret": '{"a":{"rootPassword":"x"}}' }));
     expect(problems).toEqual([
@@ -123,6 +140,19 @@ describe("readRawConfig", () => {
       ),
     ]);
     expect(problems.join()).not.toMatch(/plain-entry|"plain"/);
+  });
+
+  it("names a leaf left empty in the stack file (YAML null) as not encrypted", () => {
+    const file = {
+      config: { "hermes-lxc:agentSecrets": { h: { llmApiKey: null, apiServerKey: { secure: "v1:x" } } } },
+    };
+    const { problems } = readRawConfig({
+      project: "hermes-lxc",
+      all: { "hermes-lxc:agentSecrets": '{"h":{"llmApiKey":null,"apiServerKey":"k"}}' },
+      isSecret: () => true,
+      stackFile: { name: "Pulumi.s.yaml", doc: file },
+    });
+    expect(problems).toEqual([expect.stringMatching(/^agentSecrets\.h\.llmApiKey: is not encrypted/)]);
   });
 
   it("trusts the engine for a secret key the stack file does not hold (set in an ESC environment)", () => {
