@@ -106,7 +106,11 @@ export const sshPublicKey = str(16384).superRefine((s, ctx) => {
 export const hostAddress = str(253).superRefine((s, ctx) => {
   if (isIpv4(s)) return;
   if (/^[0-9.]+$/.test(s)) {
-    ctx.addIssue({ code: "custom", message: "is not a valid IPv4 address" });
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "is not a valid IPv4 address: four numbers 0-255 without leading zeros, such as 10.1.10.20 (or a DNS name)",
+    });
     return;
   }
   const reason = hostnameProblem(s.toLowerCase());

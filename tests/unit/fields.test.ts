@@ -124,7 +124,10 @@ describe("hostAddress: an IPv4 address or a DNS name", () => {
   // Digits and dots only: a mistyped address, never a name (every label of 10.0.0.256 is a valid DNS label).
   it.each(["10.0.0.256", "10.1.10", "10.1.10.30.1", "010.1.10.30", "10..1.30", "1"])(
     "refuses %j as an address, not as a name",
-    (host) => expect(messages(hostAddress, host)).toEqual(["is not a valid IPv4 address"]),
+    (host) =>
+      expect(messages(hostAddress, host)).toEqual([
+        "is not a valid IPv4 address: four numbers 0-255 without leading zeros, such as 10.1.10.20 (or a DNS name)",
+      ]),
   );
 
   it.each(["pve_1", "-pve", "pve.", "pve lan", "10.1.10.30:22"])(
@@ -138,7 +141,7 @@ describe("hostAddress: an IPv4 address or a DNS name", () => {
 
   it("names the key path", () => {
     expect(problemsOf((raw) => (raw.proxmox.nodes.gihyeon.address = "10.1.10.300"))).toEqual([
-      "proxmox.nodes.gihyeon.address: is not a valid IPv4 address",
+      "proxmox.nodes.gihyeon.address: is not a valid IPv4 address: four numbers 0-255 without leading zeros, such as 10.1.10.20 (or a DNS name)",
     ]);
   });
 });
