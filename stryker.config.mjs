@@ -34,7 +34,8 @@ export default {
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   incremental: true,
   incrementalFile: `${reports}/stryker-incremental.json`,
-  // The sandbox needs index.ts, components/, templates/, the stack files and the unit/program tests only.
+  // The sandbox needs index.ts, components/, templates/, the stack files, the unit/program tests and .ci/run (the
+  // README test checks that CI runs the README's test command) only.
   ignorePatterns: [
     "docs",
     "reports",
@@ -42,7 +43,6 @@ export default {
     "tests/engine",
     "tests/cli",
     "tests/templates",
-    ".ci",
     "bin",
     "coverage",
   ],
