@@ -616,6 +616,24 @@ describe("what each platform writes to .env", () => {
     },
   );
 
+  it.each(PLATFORMS.map((p) => [p.key] as const))(
+    "%s: each list field is written whole, comma-joined, to its one variable",
+    (key) => {
+      const full = FULL[key].block;
+      const lists = Object.keys(full).filter((k) => Array.isArray(full[k]));
+      for (const list of lists) {
+        const entries = full[list] as string[];
+        const doubled = envOf(
+          parse({ [key]: { ...full, [list]: [...entries, ...entries] } }, FULL[key].secrets),
+        );
+        const changed = Object.keys(doubled).filter((n) => doubled[n] !== FULL_ENV[key][n]);
+        expect([list, changed.length]).toEqual([list, 1]);
+        expect([list, doubled[changed[0]]]).toEqual([list, [...entries, ...entries].join(",")]);
+        expect([list, FULL_ENV[key][changed[0]]]).toEqual([list, entries.join(",")]);
+      }
+    },
+  );
+
   it.each(PLATFORMS.map((p) => [p.key, p] as const))(
     "%s: its credentials come from agentSecrets, under these variables, and only those",
     (key, platform) => {
