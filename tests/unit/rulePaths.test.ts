@@ -290,6 +290,20 @@ describe("nested mounts, whichever comes first", () => {
     );
   });
 
+  // Kills: the state mount's container key path emptied (the refusal must say which mount is in the way).
+  it("a bulk disk mounted inside the state mount's container path, and the same path, name the state mount", () => {
+    const at = (containerPath: string) =>
+      problemsOf((r) => (r.lxcs.hermes.mounts[0].containerPath = containerPath)).filter((p) =>
+        p.startsWith("lxcs.hermes.mounts[0].containerPath"),
+      );
+    expect(at("/srv/hermes/bulk")).toEqual([
+      "lxcs.hermes.mounts[0].containerPath: is nested with lxcs.hermes.stateMount.containerPath; mounts must not contain one another",
+    ]);
+    expect(at("/srv/hermes")).toEqual([
+      "lxcs.hermes.mounts[0].containerPath: duplicates lxcs.hermes.stateMount.containerPath",
+    ]);
+  });
+
   it("the state mount against a bulk disk, both ways", () => {
     expect(
       problemsOf((r) => (r.lxcs.hermes.mounts[0].hostPath = "/var/lib/hermes-lxc/hermes/bulk")),
