@@ -216,6 +216,48 @@ describe("the placement check's advice, from the cluster view alone", () => {
         "answers 595).",
     ]);
   });
+
+  // The whole text of each refusal: the user runs what it says, so every sentence of it is checked, not a fragment.
+  const moved =
+    "If you changed lxcs.plain.node on purpose, the stack still records the old node: after the migration run " +
+    "pulumi refresh --run-program (it drops only the stale entry; the CT is untouched), then pulumi up, which " +
+    "refuses with the one pulumi import command that takes the CT over.";
+
+  it("a plain CT away from its online node: the whole refusal, with no word of an offline node", () => {
+    expect(placementProblems([plain], away()).problems).toEqual([
+      "lxcs.plain.node: is pve1, but CT 331 is on node pve2. Do not run a plain pulumi refresh now: it would drop " +
+        "the container from the stack. To bring it back to pve1, run: pct migrate 331 pve1 --restart   (on node " +
+        "pve2); then pulumi up. " +
+        moved,
+    ]);
+  });
+
+  it("a plain CT away from its offline node: the whole refusal", () => {
+    expect(placementProblems([plain], away(undefined, "offline")).problems).toEqual([
+      "lxcs.plain.node: is pve1, but CT 331 is on node pve2. Do not run a plain pulumi refresh now: it would drop " +
+        "the container from the stack. Node pve1 is offline: wait until it is back. To bring it back to pve1, " +
+        "run: pct migrate 331 pve1 --restart   (on node pve2); then pulumi up. " +
+        moved,
+    ]);
+  });
+
+  it("an HA CT away from its offline node: the whole refusal, HA's failback and no 'or wait'", () => {
+    expect(placementProblems([plain], away("started", "offline")).problems).toEqual([
+      "lxcs.plain.node: is pve1, but CT 331 is on node pve2 (HA state: started). Do not run a plain pulumi " +
+        "refresh now: it would drop the container from the stack. Node pve1 is offline: wait until it is back; HA " +
+        "then moves ct:331 home by itself if failback is on (ha-manager status shows it). To bring it back to " +
+        "pve1, run: ha-manager migrate ct:331 pve1; then pulumi up. " +
+        moved,
+    ]);
+  });
+
+  it("a plain CT on its offline node: the whole refusal, bring the node back", () => {
+    const view = { guests: [{ vmid: 331, node: "pve1", type: "lxc" }], nodes: { pve1: "offline" } };
+    expect(placementProblems([plain], view).problems).toEqual([
+      "lxcs.plain.node: node pve1 is offline and CT 331 is still assigned to it. Bring the node back. Meanwhile " +
+        "neither pulumi up nor pulumi refresh can read it (the node answers 595).",
+    ]);
+  });
 });
 
 describe("the container's create hook", () => {
