@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LxcConfig } from "../../components/config/model";
 import { ApiLogin, ApiUnreachable, goSystemRoots, readCluster } from "../../components/lib/proxmoxApi";
+import * as pulumi from "@pulumi/pulumi";
 import type { ResourceHookFunction } from "@pulumi/pulumi";
 import {
   checkPlacement,
@@ -257,6 +258,56 @@ describe("the placement check's advice, from the cluster view alone", () => {
       "lxcs.plain.node: node pve1 is offline and CT 331 is still assigned to it. Bring the node back. Meanwhile " +
         "neither pulumi up nor pulumi refresh can read it (the node answers 595).",
     ]);
+  });
+});
+
+describe("the placement check's messages, read through a given reader", () => {
+  const view = {
+    guests: [
+      { vmid: 330, node: "pve2", type: "lxc" },
+      { vmid: 331, node: "pve1", type: "qemu" },
+    ],
+    nodes: { pve1: "online", pve2: "online" },
+  };
+
+  it("names every problem, one per line under the stack's name", async () => {
+    const read = async () => view;
+    const e = await checkPlacement([agent, plain], login, { dryRun: false, read }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(pulumi.RunError);
+    const [agentProblem, plainProblem] = placementProblems([agent, plain], view).problems;
+    expect((e as Error).message).toBe(
+      `stack ${pulumi.getStack()}: an LXC is not where the stack says:\n  - ${agentProblem}\n  - ${plainProblem}`,
+    );
+    expect(plainProblem).toBe("lxcs.plain.vmId: 331 is taken by a qemu guest on node pve1; choose a free VMID.");
+  });
+
+  it("an update with the API out of reach refuses with the whole message; a preview warns with it", async () => {
+    const read = async (): Promise<never> => {
+      throw new ApiUnreachable("connect ECONNREFUSED 127.0.0.1:1");
+    };
+    const up = await checkPlacement([agent], login, { dryRun: false, read }).catch((x: unknown) => x);
+    expect(up).toBeInstanceOf(pulumi.RunError);
+    expect((up as Error).message).toBe(
+      "proxmox.endpoint: cannot read where the LXCs run (connect ECONNREFUSED 127.0.0.1:1). The program checks " +
+        "every LXC's node before deploying (README, Cluster and HA); fix the connection or the login, then run it " +
+        "again.",
+    );
+    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+    try {
+      const preview = await checkPlacement([agent, plain], login, { dryRun: true, read });
+      expect([...preview]).toEqual([
+        ["agent", { onConfiguredNode: false }],
+        ["plain", { onConfiguredNode: false }],
+      ]);
+      expect(warn.mock.calls).toEqual([
+        [
+          "proxmox.endpoint: not reachable (connect ECONNREFUSED 127.0.0.1:1); where each LXC runs was not " +
+            "checked. pulumi up checks it and refuses while the API is out of reach.",
+        ],
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
