@@ -343,6 +343,31 @@ describe("the container's create hook", () => {
     expect(e).toContain("--parent '<the HermesLxc URN>' --provider 'proxmox=<provider URN>' --protect");
   });
 
+  it("the whole refusal: what happened, why nothing was changed, and the one import command to run", async () => {
+    const hook = refuseCreateOverLiveCt(agent, async () => true);
+    const e = await Promise.resolve(hook(args)).catch((x: unknown) => x);
+    expect((e as Error).message).toBe(
+      "lxcs.agent: CT 330 already runs on node pve1, but this stack's state does not hold it (a plain pulumi " +
+        "refresh dropped it, or the node was changed after a migration). Creating it can never succeed (the VMID " +
+        "is taken cluster-wide) and nothing was changed. Take it over, then run pulumi up again:\n" +
+        "  pulumi import 'proxmoxve:index/containerLegacy:ContainerLegacy' 'agent-ct' 'pve1/330' " +
+        "--parent 'urn:pulumi:dev::hermes-lxc::hermes-lxc:index:HermesLxc::agent' " +
+        "--provider 'proxmox=urn:pulumi:dev::hermes-lxc::pulumi:providers:proxmoxve::proxmox' " +
+        "--protect --generate-code=false --yes --stack 'dev'",
+    );
+  });
+
+  it("takes apart only a whole URN: text around one gets the placeholders and the current stack", async () => {
+    const hook = refuseCreateOverLiveCt(agent, async () => true);
+    for (const urn of [`see ${String(args.urn)}`, `${String(args.urn)}::extra:part`]) {
+      const e = String(await Promise.resolve(hook({ ...args, urn } as typeof args)).catch((x: unknown) => x));
+      expect(e).toContain(
+        `--parent '<the HermesLxc URN>' --provider 'proxmox=<provider URN>' --protect --generate-code=false ` +
+          `--yes --stack '${pulumi.getStack()}'`,
+      );
+    }
+  });
+
   it("asks the cluster where the CT runs now", async () => {
     expect(await ctRunsOn(login, 330, "pve1", env)()).toBe(true);
     expect(await ctRunsOn(login, 330, "pve2", env)()).toBe(false);
