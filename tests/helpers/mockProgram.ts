@@ -82,6 +82,9 @@ function clientKey(): { path: string; content: string } {
 export const CONTAINER_HOST_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnPG+KHhMa40o6Q2ojUYCldoBbWwTm+IdT2jvF5PNjV";
 
+/** What the mocked health gate reports after `healthy <container>: ` (wait-for-gateway.sh's success line). */
+export const HEALTH_REASON = "gateway running (pid 7); platforms: telegram=connected";
+
 /** Removes secret envelopes, replacing them with a marker, so what remains is exactly the plaintext part. */
 export function withoutSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSecrets);
@@ -201,9 +204,12 @@ export async function runProgram(
         const state: Record<string, unknown> = { ...args.inputs };
         // In a first preview nothing has run: command outputs are unknown (the mock leaves them out).
         if (args.type === "command:remote:Command" && !options.preview) {
+          // The health gate prints one line, as wait-for-gateway.sh does on success.
           state.stdout = args.name.endsWith("-ready")
             ? `address=10.1.10.57\nhost_key=${CONTAINER_HOST_KEY}\n`
-            : "";
+            : args.name.endsWith("-health")
+              ? `healthy hermes-${args.name.slice(0, -"-health".length)}: ${HEALTH_REASON}\n`
+              : "";
           state.stderr = "";
         }
         if (args.type === "proxmoxve:index/containerLegacy:ContainerLegacy") state.ipv4 = {};

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { CANARY, homelabWithSecrets, loadStackFile, twoNodeStack } from "../helpers/stackFile";
 import {
   CONTAINER_HOST_KEY,
+  HEALTH_REASON,
   MockRun,
   T,
   isSecretEnvelope,
@@ -230,8 +231,8 @@ describe("the homelab stack", () => {
       hermes: {
         containerName: "hermes-hermes",
         hostDataPath: "/var/lib/hermes-lxc/hermes/hermes",
-        // The health gate's stdout (the mocks return none).
-        health: "",
+        // The health gate's line, without its `healthy <container>: ` prefix and its newline.
+        health: HEALTH_REASON,
         shell: expect.stringMatching(
           /^ssh -o StrictHostKeyChecking=yes -o HostKeyAlias=\S+ -o UserKnownHostsFile=\S+ root@10\.1\.10\.57$/,
         ),
