@@ -131,4 +131,39 @@ describe("AgentSnapshots", () => {
     expect(await nameOf(snapshots.installed)).toBe("solo-snapshots-install");
     expect(await nameOf(snapshots.standbyInstalls.pve2)).toBe("solo-snapshots-install-pve2");
   });
+
+  it("records its paths, commands and schedule as its outputs, the same values as its fields", async () => {
+    const prototype = pulumi.ComponentResource.prototype as unknown as { registerOutputs(o: object): void };
+    const outputs = jest.spyOn(prototype, "registerOutputs");
+    try {
+      const snapshots = new AgentSnapshots("kept-snapshots", {
+        placement: {
+          id: "kept-kept",
+          agent: "kept",
+          dataPath: "/srv/kept/kept",
+          directory: "/srv/snapshots",
+          containerName: "hermes-kept",
+          settings: { schedule: "hourly", keep: 24, maxAgeDays: 14 },
+        },
+        target,
+        auth: {},
+        sshCommand: "ssh root@10.1.10.50",
+      });
+      const recorded = outputs.mock.calls.find((_, i) => outputs.mock.contexts[i] === snapshots)?.[0] as
+        | Record<string, unknown>
+        | undefined;
+      expect(recorded).toEqual({
+        directory: "/srv/snapshots/kept",
+        restoreLatestCommand: snapshots.restoreLatestCommand,
+        listCommand: snapshots.listCommand,
+        snapshotNowCommand: snapshots.snapshotNowCommand,
+        eraseCommand: snapshots.eraseCommand,
+        schedule: "hourly; keep 24, at most 14 days",
+      });
+      expect(snapshots.directory).toBe("/srv/snapshots/kept");
+      expect(snapshots.schedule).toBe("hourly; keep 24, at most 14 days");
+    } finally {
+      outputs.mockRestore();
+    }
+  });
 });
