@@ -90,6 +90,8 @@ describe("the homelab stack", () => {
     expect(isSecretEnvelope(ct.initialization)).toBe(true);
     const init = unwrapSecrets(ct.initialization) as Mutable;
     expect(init).toMatchObject({ hostname: "hermes", ipConfigs: [{ ipv4: { address: "dhcp" } }] });
+    // No DNS configured: no dns block (the container takes the node's resolver settings).
+    expect(init).not.toHaveProperty("dns");
     expect(init.userAccount.keys[0]).toMatch(/^ssh-ed25519 /);
     expect(init.userAccount.password).toBe(CANARY.rootPassword);
     expect(ct.mountPoints).toEqual([

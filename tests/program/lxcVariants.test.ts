@@ -123,3 +123,13 @@ describe("an LXC off the homelab's paths", () => {
     );
   });
 });
+
+describe("DNS servers without a search domain", () => {
+  it("gives the container its servers and no domain", async () => {
+    const raw = variant();
+    delete raw.lxcs.hermes.network.dnsDomain;
+    const run = await runProgram(raw);
+    const init = unwrapSecrets(named(run, "hermes-ct").inputs.initialization) as Mutable;
+    expect(init.dns).toEqual({ servers: ["10.1.20.2"] });
+  });
+});
