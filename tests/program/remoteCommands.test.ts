@@ -130,6 +130,14 @@ describe("the Docker install step", () => {
       raw.proxmox.nodes.gihyeon.hostKey,
     ]);
   });
+
+  it("the LXC's raw config and readiness steps run again on a re-created container: its id is their trigger", () => {
+    // A new CT has a fresh conf file without the raw lines, and a new host key to read.
+    const ct = named(run, "hermes-ct");
+    expect(ct.type).toBe("proxmoxve:index/containerLegacy:ContainerLegacy");
+    for (const step of ["hermes-raw-lxc-config", "hermes-ready"])
+      expect(unwrapSecrets(named(run, step).inputs.triggers)).toEqual(["hermes-ct-id"]);
+  });
 });
 
 describe("the Docker host an agent's image and container belong to", () => {
