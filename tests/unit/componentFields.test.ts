@@ -150,8 +150,7 @@ describe("AgentSnapshots", () => {
         sshCommand: "ssh root@10.1.10.50",
       });
       const recorded = outputs.mock.calls.find((_, i) => outputs.mock.contexts[i] === snapshots)?.[0] as
-        | Record<string, unknown>
-        | undefined;
+        Record<string, unknown> | undefined;
       expect(recorded).toEqual({
         directory: "/srv/snapshots/kept",
         restoreLatestCommand: snapshots.restoreLatestCommand,

@@ -278,7 +278,9 @@ describe("the placement check's messages, read through a given reader", () => {
     expect((e as Error).message).toBe(
       `stack ${pulumi.getStack()}: an LXC is not where the stack says:\n  - ${agentProblem}\n  - ${plainProblem}`,
     );
-    expect(plainProblem).toBe("lxcs.plain.vmId: 331 is taken by a qemu guest on node pve1; choose a free VMID.");
+    expect(plainProblem).toBe(
+      "lxcs.plain.vmId: 331 is taken by a qemu guest on node pve1; choose a free VMID.",
+    );
   });
 
   it("an update with the API out of reach refuses with the whole message; a preview warns with it", async () => {
