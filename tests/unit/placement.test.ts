@@ -362,7 +362,7 @@ describe("the container's create hook", () => {
   it("takes apart only a whole URN: text around one gets the placeholders and the current stack", async () => {
     const hook = refuseCreateOverLiveCt(agent, async () => true);
     for (const urn of [`see ${String(args.urn)}`, `${String(args.urn)}::extra:part`]) {
-      const e = String(await Promise.resolve(hook({ ...args, urn } as typeof args)).catch((x: unknown) => x));
+      const e = String(await Promise.resolve(hook({ ...args, urn })).catch((x: unknown) => x));
       expect(e).toContain(
         `--parent '<the HermesLxc URN>' --provider 'proxmox=<provider URN>' --protect --generate-code=false ` +
           `--yes --stack '${pulumi.getStack()}'`,
