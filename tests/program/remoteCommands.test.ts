@@ -19,7 +19,7 @@ import {
   runProgram,
   unwrapSecrets,
 } from "../helpers/mockProgram";
-import { homelabWithSecrets } from "../helpers/stackFile";
+import { homelabWithSecrets, twoNodeStack } from "../helpers/stackFile";
 
 type Mutable = any;
 
@@ -172,5 +172,25 @@ describe("the Docker host an agent's image and container belong to", () => {
     expect(path.dirname(file)).toBe(run.knownHostsDir);
     const nodeKey = (homelabWithSecrets() as Mutable).proxmox.nodes.gihyeon.hostKey as string;
     expect(fs.readFileSync(file, "utf8")).toBe(`${path.basename(file)} ${nodeKey}\n`);
+  });
+
+  it("each node's key is pinned under its own alias: two nodes never share a known_hosts entry", async () => {
+    const raw = twoNodeStack() as Mutable;
+    raw.proxmox.nodes.pve2.hostKey = BOX_KEY;
+    const run = await runProgram(raw);
+    const agents = run.outputs.agents as Record<string, { snapshots: { restoreLatest: string } }>;
+    const pinned = (agent: string) => {
+      const cmd = agents[agent].snapshots.restoreLatest;
+      const alias = /HostKeyAlias='?([^' ]+)'?/.exec(cmd)![1];
+      const file = /UserKnownHostsFile='?([^' ]+)'?/.exec(cmd)![1];
+      return { alias, file, content: fs.readFileSync(file, "utf8") };
+    };
+    const home = pinned("hermes");
+    const other = pinned("second");
+    expect(home.alias).toMatch(/\.node-gihyeon$/);
+    expect(other.alias).toMatch(/\.node-pve2$/);
+    expect(home.file).not.toBe(other.file);
+    expect(home.content).toBe(`${home.alias} ${raw.proxmox.nodes.gihyeon.hostKey}\n`);
+    expect(other.content).toBe(`${other.alias} ${BOX_KEY}\n`);
   });
 });
