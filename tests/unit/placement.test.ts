@@ -11,7 +11,9 @@ import { ApiLogin, ApiUnreachable, goSystemRoots, readCluster } from "../../comp
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceHookFunction } from "@pulumi/pulumi";
 import {
+  adoptionHook,
   checkPlacement,
+  clusterReader,
   ctRunsOn,
   placementProblems,
   refuseCreateOverLiveCt,
@@ -367,6 +369,39 @@ describe("the container's create hook", () => {
         `--parent '<the HermesLxc URN>' --provider 'proxmox=<provider URN>' --protect --generate-code=false ` +
           `--yes --stack '${pulumi.getStack()}'`,
       );
+    }
+  });
+
+  it("is made only for a CT already on its configured node: named for the LXC, off in previews, refusing", async () => {
+    expect(adoptionHook(agent, undefined, async () => true)).toBeUndefined();
+    expect(adoptionHook(agent, { onConfiguredNode: false }, async () => true)).toBeUndefined();
+    const hook = adoptionHook(agent, { onConfiguredNode: true }, async () => true);
+    // Outside a Pulumi run the SDK cannot register it; only what the program made is checked here.
+    (hook as unknown as { __registered?: Promise<unknown> } | undefined)?.__registered?.catch(
+      () => undefined,
+    );
+    expect(hook).toBeInstanceOf(pulumi.ResourceHook);
+    expect(hook!.name).toBe("agent-ct-exists");
+    // The SDK sends `opts?.onDryRun ?? false`: a preview must not run it (nothing is deleted there).
+    expect(hook!.opts?.onDryRun ?? false).toBe(false);
+    await expect(Promise.resolve(hook!.callback(args))).rejects.toThrow(
+      "lxcs.agent: CT 330 already runs on node pve1",
+    );
+  });
+
+  it("counts only an LXC guest with that VMID on that node as the CT still running there", async () => {
+    const read = clusterReader.read;
+    const view = (type: string) => ({
+      guests: [{ vmid: 330, node: "pve1", type }],
+      nodes: { pve1: "online" },
+    });
+    try {
+      clusterReader.read = async () => view("qemu");
+      expect(await ctRunsOn(login, 330, "pve1")()).toBe(false);
+      clusterReader.read = async () => view("lxc");
+      expect(await ctRunsOn(login, 330, "pve1")()).toBe(true);
+    } finally {
+      clusterReader.read = read;
     }
   });
 
