@@ -285,6 +285,14 @@ describe("the placement check's messages, read through a given reader", () => {
     );
   });
 
+  it("with no LXC it does not read the cluster at all (a Docker-host-only stack needs no API)", async () => {
+    const read = jest.fn(async (): Promise<never> => {
+      throw new ApiUnreachable("connect ECONNREFUSED 127.0.0.1:1");
+    });
+    expect(await checkPlacement([], login, { dryRun: false, read })).toEqual(new Map());
+    expect(read).not.toHaveBeenCalled();
+  });
+
   it("an update with the API out of reach refuses with the whole message; a preview warns with it", async () => {
     const read = async (): Promise<never> => {
       throw new ApiUnreachable("connect ECONNREFUSED 127.0.0.1:1");
