@@ -552,15 +552,23 @@ describe("hostile secret values", () => {
 
 describe("API tokens are refused before anything is registered", () => {
   const noConfig = { get: () => undefined };
+  // Why a token cannot work, and what is allowed instead: a user who set one needs both to fix it.
+  const saysWhyAndWhatIsAllowed = (problem: string) => {
+    expect(problem).toMatch(/Proxmox refuses bind mounts and the keyctl feature to every API token/);
+    expect(problem).toMatch(/needs root@pam with a password \(proxmoxPassword\)/);
+  };
   it("flags PROXMOX_VE_API_TOKEN in the environment", () => {
-    expect(apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid" }, noConfig).join()).toMatch(
-      /PROXMOX_VE_API_TOKEN.*root@pam/,
-    );
+    const problems = apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid-CANARY" }, noConfig);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^environment variable PROXMOX_VE_API_TOKEN: .*Unset it\.$/);
+    saysWhyAndWhatIsAllowed(problems[0]);
+    expect(problems[0]).not.toContain("CANARY");
   });
   it("flags proxmoxve:apiToken in the stack", () => {
-    expect(apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) }).join()).toMatch(
-      /proxmoxve:apiToken.*pulumi config rm/,
-    );
+    const problems = apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^proxmoxve:apiToken: .*pulumi config rm proxmoxve:apiToken$/);
+    saysWhyAndWhatIsAllowed(problems[0]);
   });
   it("accepts a password-only setup", () => {
     expect(apiTokenProblems({}, noConfig)).toEqual([]);
