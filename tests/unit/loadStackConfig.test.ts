@@ -13,7 +13,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStackConfig, loadStackConfig } from "../../components/config/loadStackConfig";
 import { PLACEHOLDER_HOST_KEY } from "../../components/config/preflight";
-import { CANARY, homelabWithSecrets } from "../helpers/stackFile";
+import { CANARY, homelabWithSecrets, twoNodeStack } from "../helpers/stackFile";
 
 type Mutable = any;
 
@@ -50,10 +50,10 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** The homelab stack with its canary secrets, logging in with this test's key (which its LXC accepts). */
-function stack(mutate: (raw: Mutable) => void = () => {}): Mutable {
-  const raw = homelabWithSecrets() as Mutable;
+function stack(mutate: (raw: Mutable) => void = () => {}, base = homelabWithSecrets): Mutable {
+  const raw = base() as Mutable;
   raw.ssh = { privateKeyPath: keyPath };
-  raw.lxcs.hermes.rootSshKeys.push(publicKey);
+  for (const lxc of Object.values<Mutable>(raw.lxcs)) lxc.rootSshKeys.push(publicKey);
   mutate(raw);
   return raw;
 }
@@ -139,8 +139,25 @@ describe("a valid stack loads", () => {
       }),
     );
     expect(loaded.secrets.lxcs.hermes?.rootPassword).toBeUndefined();
-    expect(Object.keys(loaded.secrets.agents.hermes).sort()).toEqual(["env", "llmApiKey", "telegramBotToken"]);
+    expect(Object.keys(loaded.secrets.agents.hermes).sort()).toEqual([
+      "env",
+      "llmApiKey",
+      "telegramBotToken",
+    ]);
     expect(loaded.secrets.agents.hermes.env).toEqual({});
+  });
+
+  it("gives an LXC without a root password none (SSH keys only), when another LXC has one", async () => {
+    const loaded = load(
+      stack((r) => {
+        r.lxcSecrets = { hermes: { rootPassword: CANARY.rootPassword }, hermes2: {} };
+      }, twoNodeStack),
+    );
+    expect(await reveal(loaded.secrets.lxcs.hermes.rootPassword)).toEqual({
+      value: CANARY.rootPassword,
+      secret: true,
+    });
+    expect(loaded.secrets.lxcs.hermes2).toEqual({});
   });
 });
 
@@ -273,7 +290,9 @@ describe("the example's placeholders are reported first, alone", () => {
 describe("pre-flight checks on this machine", () => {
   it("refuses a client key the LXC would not accept, naming rootSshKeys", () => {
     const message = refusal(stack((r) => r.lxcs.hermes.rootSshKeys.pop()));
-    expect(message).toMatch(/ {2}- lxcs\.hermes\.rootSshKeys: does not hold the public key of ssh\.privateKeyPath/);
+    expect(message).toMatch(
+      / {2}- lxcs\.hermes\.rootSshKeys: does not hold the public key of ssh\.privateKeyPath/,
+    );
   });
 
   it("refuses an ssh.privateKeyPath it cannot read, naming the path and the reason only", () => {
@@ -283,7 +302,9 @@ describe("pre-flight checks on this machine", () => {
   });
 
   it("finds ssh in any directory of PATH", () => {
-    expect(() => load(stack(), { env: { PATH: [path.join(tmp, "none"), binDir].join(path.delimiter) } })).not.toThrow();
+    expect(() =>
+      load(stack(), { env: { PATH: [path.join(tmp, "none"), binDir].join(path.delimiter) } }),
+    ).not.toThrow();
   });
 
   it.each([
