@@ -574,3 +574,36 @@ describe("API tokens are refused before anything is registered", () => {
     expect(apiTokenProblems({}, noConfig)).toEqual([]);
   });
 });
+
+describe("the Proxmox login", () => {
+  it("refuses an API token as proxmox.username, says what is allowed and to revoke it, never echoing it", () => {
+    const problems = problemsOf((r) => (r.proxmox.username = "root@pam!CANARY-token"));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^proxmox\.username: is an API token/);
+    expect(problems[0]).toContain("Use root@pam with its password (proxmoxPassword)");
+    expect(problems[0]).toContain("revoke it in Datacenter > Permissions > API Tokens");
+    expect(problems[0]).not.toContain("CANARY");
+  });
+
+  it("warns that proxmox.insecure sends the password unverified, and says how to verify the node's CA", () => {
+    const raw = homelabWithSecrets() as any;
+    raw.proxmox.insecure = true;
+    const tls = parseStackConfig(raw, { readFile: readProjectFile }).warnings.filter((w) =>
+      w.includes("insecure"),
+    );
+    expect(tls).toHaveLength(1);
+    const [warning] = tls;
+    expect(warning).toMatch(/^proxmox\.insecure is true: the API's certificate is not verified/);
+    expect(warning).toContain("root@pam's password goes to whoever answers at proxmox.endpoint");
+    // The way out, step by step: the node's CA, where to save it, how pulumi finds it, and the switch back.
+    expect(warning).toContain("/etc/pve/pve-root-ca.pem");
+    expect(warning).toContain("~/.config/hermes-lxc/ca/<node>.pem");
+    expect(warning).toContain('SSL_CERT_DIR="/etc/ssl/certs:$HOME/.config/hermes-lxc/ca"');
+    expect(warning).toContain("pulumi config set --path proxmox.insecure false");
+    // Verified (the homelab stack's false): nothing to warn about.
+    raw.proxmox.insecure = false;
+    expect(
+      parseStackConfig(raw, { readFile: readProjectFile }).warnings.filter((w) => w.includes("insecure")),
+    ).toEqual([]);
+  });
+});
