@@ -607,3 +607,63 @@ describe("the Proxmox login", () => {
     ).toEqual([]);
   });
 });
+
+describe("the hermes image an agent runs", () => {
+  const parsed = (mutate: (agent: Mutable) => void) => {
+    const raw = homelabWithSecrets() as Mutable;
+    mutate(raw.agents.hermes);
+    const { config, warnings } = parseStackConfig(raw, opts);
+    return { imageRef: config.agents[0].imageRef, warnings: warnings.filter((w) => w.includes(".image")) };
+  };
+  const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+  it("unset: the tested default, pinned by its digest, without a warning", () => {
+    const { imageRef, warnings } = parsed((a) => {
+      delete a.imageTag;
+      delete a.imageDigest;
+    });
+    expect(imageRef).toBe(
+      `${DEFAULT_HERMES_IMAGE.repository}:${DEFAULT_HERMES_IMAGE.tag}@${DEFAULT_HERMES_IMAGE.digest}`,
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it("another image without a tag: the default tag, never the default image's digest (it would not be found)", () => {
+    const { imageRef } = parsed((a) => {
+      a.image = "registry.example.org/hermes-agent-full";
+      delete a.imageTag;
+      delete a.imageDigest;
+    });
+    expect(imageRef).toBe(`registry.example.org/hermes-agent-full:${DEFAULT_HERMES_IMAGE.tag}`);
+  });
+
+  it("another image with its own tag and digest: no release-tag warning (its tags are its own)", () => {
+    const { imageRef, warnings } = parsed((a) => {
+      a.image = "registry.example.org/hermes-agent-full";
+      a.imageTag = "build-42";
+      a.imageDigest = DIGEST;
+    });
+    expect(imageRef).toBe(`registry.example.org/hermes-agent-full:build-42@${DIGEST}`);
+    expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ["latest", "it follows hermes' main branch and changes under the stack"],
+    ["v9", "the pull may fail"],
+  ])("hermes' image at %s: warned, saying what happens and where to read more", (tag, what) => {
+    const { warnings } = parsed((a) => {
+      a.imageTag = tag;
+      a.imageDigest = DIGEST;
+    });
+    expect(warnings).toEqual([
+      `agents.hermes.imageTag: is not one of hermes' release tags (v0.21.6, v2026.9.14, v0.22.0-canary.<stamp>, ...): ${what}. See the README, 'Choosing the hermes image'.`,
+    ]);
+  });
+
+  it("a tag without a digest: warned that the tag can move, with where to read how to pin it", () => {
+    const { warnings } = parsed((a) => delete a.imageDigest);
+    expect(warnings).toEqual([
+      "agents.hermes.imageDigest: not set, so agents.hermes.imageTag is whatever the registry serves at the first pull. Pin it: see the README, 'Choosing the hermes image'.",
+    ]);
+  });
+});
