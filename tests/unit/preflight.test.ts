@@ -287,6 +287,40 @@ describe("placeholderProblems", () => {
     }
   });
 
+  it("tells, for each placeholder, what to put there and the command for its own key path", () => {
+    const raw = example();
+    raw.dockerHosts = {
+      real: { address: "10.1.10.50", hostKey: KEY },
+      box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY },
+    };
+    const byKey = Object.fromEntries(
+      placeholderProblems(parse(raw)).map((p) => [p.slice(0, p.indexOf(":")), p]),
+    );
+    // A real Docker host next to a placeholder one is not second-guessed.
+    expect(Object.keys(byKey).filter((k) => k.startsWith("dockerHosts."))).toEqual([
+      "dockerHosts.box.address",
+      "dockerHosts.box.hostKey",
+    ]);
+    const set = (keyPath: string, what: string) =>
+      `set ${what}: pulumi config set --path '${keyPath}' <value>`;
+    expect(byKey["proxmox.endpoint"]).toContain(
+      set("proxmox.endpoint", "your node's API URL, https://<node>:8006/"),
+    );
+    expect(byKey["proxmox.nodes.pve.address"]).toContain(
+      set("proxmox.nodes.pve.address", "the node's address or DNS name"),
+    );
+    expect(byKey["dockerHosts.box.address"]).toContain(
+      set("dockerHosts.box.address", "the host's address or DNS name"),
+    );
+    expect(byKey["agents.hermes.llm.baseUrl"]).toContain(
+      set("agents.hermes.llm.baseUrl", "your LLM endpoint (any OpenAI-compatible /v1 URL)"),
+    );
+    expect(byKey["dockerHosts.box.hostKey"]).toContain(
+      "pulumi config set --path 'dockerHosts.box.hostKey' '<that line>'",
+    );
+    expect(byKey["dockerHosts.box.hostKey"]).toContain("ssh-keyscan -t ed25519 box.example.invalid |");
+  });
+
   it("refuses placeholders on Docker hosts and LLM endpoints too", () => {
     const raw = example();
     raw.dockerHosts = {
