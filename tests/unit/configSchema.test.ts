@@ -7,6 +7,7 @@ import { parseStackConfig } from "../../components/config/stack";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
 import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
 import { problemsOf } from "../helpers/configProblems";
+import { KEY } from "../helpers/sampleKey";
 
 const opts = { readFile: readProjectFile };
 type Mutable = any;
@@ -665,5 +666,34 @@ describe("the hermes image an agent runs", () => {
     expect(warnings).toEqual([
       "agents.hermes.imageDigest: not set, so agents.hermes.imageTag is whatever the registry serves at the first pull. Pin it: see the README, 'Choosing the hermes image'.",
     ]);
+  });
+});
+
+describe("rules across the stack", () => {
+  it("refuses NUL in a key, naming where the key is (and not the key: it may be anything)", () => {
+    expect(problemsOf((r) => (r.agents.hermes.environment = { "A\u0000B": "x", FINE: "y\u0000" }))).toEqual([
+      "agents.hermes.environment (a key): contains a NUL character",
+      "agents.hermes.environment.FINE: contains a NUL character",
+    ]);
+  });
+
+  it("needs proxmox as soon as an agent is on an LXC, even with no lxcs", () => {
+    const problems = problemsOf((r) => {
+      delete r.proxmox;
+      delete r.lxcs;
+      delete r.lxcSecrets;
+      r.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+      r.agents.other = { dockerHost: "box" };
+    });
+    expect(problems).toContain("proxmox: is required when lxcs are configured (endpoint, nodes)");
+  });
+
+  it("refuses a Docker host named like an LXC", () => {
+    const problems = problemsOf((r) => {
+      r.dockerHosts = { hermes: { address: "10.1.10.50", hostKey: KEY } };
+    });
+    expect(problems).toContain(
+      "dockerHosts.hermes: the name is already used by lxcs.hermes; names must be unique",
+    );
   });
 });
