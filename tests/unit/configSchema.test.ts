@@ -697,3 +697,29 @@ describe("rules across the stack", () => {
     );
   });
 });
+
+describe("agents.<name>.cpus", () => {
+  const cpusOf = (cpus: unknown) => {
+    const raw = homelabWithSecrets() as Mutable;
+    raw.agents.hermes.cpus = cpus;
+    return parseStackConfig(raw, opts).config.agents[0].cpus;
+  };
+
+  it("holds the amount as the docker provider reads it back, from a number or a string", () => {
+    expect(cpusOf(2)).toBe("2.0");
+    expect(cpusOf("1.5")).toBe("1.5");
+    expect(cpusOf(0.25)).toBe("0.25");
+    expect(cpusOf(undefined)).toBe("2.0");
+  });
+
+  it.each([
+    // 0 is Docker's "no limit": never what a limit of 0 means to the user.
+    [0, "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    ["0.0", "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    // Read back as 0.1: the container would be re-created on every update.
+    ["0.05", "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    ["-1", "must be a number of CPUs such as 2 or 1.5"],
+  ])("refuses %j, saying what is allowed", (cpus, message) => {
+    expect(problemsOf((r) => (r.agents.hermes.cpus = cpus))).toEqual([`agents.hermes.cpus: ${message}`]);
+  });
+});
