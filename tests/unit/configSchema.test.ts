@@ -723,3 +723,12 @@ describe("agents.<name>.cpus", () => {
     expect(problemsOf((r) => (r.agents.hermes.cpus = cpus))).toEqual([`agents.hermes.cpus: ${message}`]);
   });
 });
+
+describe("agents.<name>.llm.model", () => {
+  it("refuses an empty model name (hermes would send requests for no model)", () => {
+    expect(problemsOf((r) => (r.agents.hermes.llm.model = ""))).toEqual([
+      "agents.hermes.llm.model: must not be empty",
+    ]);
+    expect(problemsOf((r) => (r.agents.hermes.llm.model = "x"))).toEqual([]);
+  });
+});
