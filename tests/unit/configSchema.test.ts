@@ -732,3 +732,42 @@ describe("agents.<name>.llm.model", () => {
     expect(problemsOf((r) => (r.agents.hermes.llm.model = "x"))).toEqual([]);
   });
 });
+
+describe("what a stack needs, and in what order it comes out", () => {
+  it("a stack with Docker hosts only needs no proxmox and no proxmoxPassword", () => {
+    const raw = homelabWithSecrets() as Mutable;
+    delete raw.proxmox;
+    delete raw.proxmoxPassword;
+    delete raw.lxcs;
+    delete raw.lxcSecrets;
+    raw.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+    delete raw.agents.hermes.lxc;
+    raw.agents.hermes.dockerHost = "box";
+    const { config } = parseStackConfig(raw, opts);
+    expect(config.proxmox).toBeUndefined();
+    expect(config.lxcs).toEqual([]);
+    expect(config.agents.map((a) => a.target)).toEqual([{ kind: "dockerHost", name: "box" }]);
+  });
+
+  it("LXCs, Docker hosts and agents come out sorted by name, whatever order the stack lists them in", () => {
+    const raw = twoNodeStack() as Mutable;
+    raw.lxcs = { hermes2: raw.lxcs.hermes2, hermes: raw.lxcs.hermes };
+    raw.dockerHosts = {
+      zeta: { address: "10.1.10.51", hostKey: KEY },
+      alpha: { address: "10.1.10.50", hostKey: KEY },
+    };
+    raw.agents = { second: raw.agents.second, hermes: raw.agents.hermes };
+    const { config } = parseStackConfig(raw, opts);
+    expect(config.lxcs.map((l) => l.name)).toEqual(["hermes", "hermes2"]);
+    expect(config.dockerHosts.map((h) => h.name)).toEqual(["alpha", "zeta"]);
+    expect(config.agents.map((a) => a.name)).toEqual(["hermes", "second"]);
+  });
+
+  it("the homelab stack warns about exactly what applies to it", () => {
+    const { warnings } = parseStackConfig(homelabWithSecrets(), opts);
+    expect(warnings.map((w) => w.slice(0, w.indexOf(" ")))).toEqual([
+      "lxcs.hermes.template.checksum",
+      "agents.hermes.platforms.telegram",
+    ]);
+  });
+});
