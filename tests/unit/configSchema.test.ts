@@ -771,3 +771,15 @@ describe("what a stack needs, and in what order it comes out", () => {
     ]);
   });
 });
+
+describe("lxcs.<name>.network.dnsDomain", () => {
+  it("takes a DNS domain, and refuses anything else naming the key", () => {
+    expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = "home.arpa"))).toEqual([]);
+    expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = "lan"))).toEqual([]);
+    for (const bad of ["home arpa", "-lan", "lan;reboot", ""]) {
+      expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = bad))).toEqual([
+        "lxcs.hermes.network.dnsDomain: must be a DNS domain",
+      ]);
+    }
+  });
+});
