@@ -688,6 +688,24 @@ describe("rules across the stack", () => {
     expect(problems).toContain("proxmox: is required when lxcs are configured (endpoint, nodes)");
   });
 
+  it("asks for proxmoxPassword only when there are LXCs to create", () => {
+    const withoutPassword = (mutate: (r: Mutable) => void) =>
+      problemsOf((r) => {
+        delete r.proxmoxPassword;
+        mutate(r);
+      }).filter((p) => p.startsWith("proxmoxPassword"));
+    expect(withoutPassword(() => {})).toEqual([
+      "proxmoxPassword: is required (root@pam's password): bind mounts and keyctl are refused to API tokens. Set it with: pulumi config set --secret proxmoxPassword",
+    ]);
+    // An agent naming an LXC the stack does not have: refused for that, not for a password nothing would use.
+    expect(
+      withoutPassword((r) => {
+        delete r.lxcs;
+        delete r.lxcSecrets;
+      }),
+    ).toEqual([]);
+  });
+
   it("refuses a Docker host named like an LXC", () => {
     const problems = problemsOf((r) => {
       r.dockerHosts = { hermes: { address: "10.1.10.50", hostKey: KEY } };
