@@ -160,8 +160,10 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
   }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed.proxmox, findings));
+  // VMIDs are unique across the cluster (one proxmox.endpoint), not per node: Proxmox refuses a second CT 118 on any
+  // node (placement.ts meets it as "taken cluster-wide").
   checkUnique(
-    lxcs.map((l) => [`${l.node}/${l.vmId}`, `lxcs.${l.name}.vmId`]),
+    lxcs.map((l) => [String(l.vmId), `lxcs.${l.name}.vmId`]),
     "uses a VMID already used by",
     problems,
   );

@@ -801,3 +801,23 @@ describe("lxcs.<name>.network.dnsDomain", () => {
     }
   });
 });
+
+describe("what two LXCs may not share", () => {
+  it.each([
+    ["on one node", "gihyeon"],
+    ["on two nodes of the cluster (VMIDs are cluster-wide)", "pve2"],
+  ])("a VMID, %s", (_what, node) => {
+    expect(
+      problemsOf((r) => {
+        r.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: KEY };
+        r.lxcs.second = {
+          ...structuredClone(r.lxcs.hermes),
+          node,
+          hostname: "second",
+          stateMount: { hostPath: "/var/lib/hermes-lxc/second" },
+          mounts: [],
+        };
+      }),
+    ).toEqual(["lxcs.second.vmId: uses a VMID already used by lxcs.hermes.vmId"]);
+  });
+});
