@@ -821,3 +821,16 @@ describe("what two LXCs may not share", () => {
     ).toEqual(["lxcs.second.vmId: uses a VMID already used by lxcs.hermes.vmId"]);
   });
 });
+
+describe("secrets and data that must belong to something", () => {
+  it("refuses secrets for an agent or an LXC the stack does not have, naming them and never the value", () => {
+    const problems = problemsOf((r) => {
+      r.agentSecrets.ghost = { llmApiKey: CANARY.llmApiKey };
+      r.lxcSecrets.phantom = { rootPassword: CANARY.rootPassword };
+    });
+    expect(problems).toEqual([
+      "lxcSecrets.phantom: there is no LXC 'phantom' in lxcs",
+      "agentSecrets.ghost: there is no agent 'ghost' in agents",
+    ]);
+  });
+});
