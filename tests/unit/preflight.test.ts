@@ -97,6 +97,14 @@ describe("clientKeyInfo on what is not an OpenSSH key", () => {
     expect(clientKeyProblems(lxc("hermes", []), { path: key.path, text: other })).toEqual([]);
   });
 
+  it("reads nothing from a truncated OpenSSH key, and does not call it protected", () => {
+    const key = keygen("truncated", ["-t", "ed25519", "-N", ""]);
+    const body = key.text.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+    const cut = Buffer.from(body, "base64").subarray(0, 40).toString("base64");
+    const text = `-----BEGIN OPENSSH PRIVATE KEY-----\n${cut}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    expect(clientKeyInfo(text)).toEqual({ encrypted: false });
+  });
+
   it("knows an encrypted PEM key by the header OpenSSL reads, exactly", () => {
     const pem = (header: string) =>
       `-----BEGIN RSA PRIVATE KEY-----\n${header}\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n`;
