@@ -15,6 +15,7 @@ import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
 import { checkStorages } from "./haRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
+import { isSameOrInside } from "../lib/validators";
 import {
   ProxmoxConfig,
   SshClientConfig,
@@ -202,14 +203,22 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
   for (const name of Object.keys(parsed.agentSecrets)) {
     if (!parsed.agents[name]) problems.push(`agentSecrets.${name}: there is no agent '${name}' in agents`);
   }
-  // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide).
-  // Hosts are told apart by address, not by name: two entries may be one machine.
+  // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide), and an agent whose data
+  // directory holds another's can read and rewrite the other's .env and auth.json. Names are unique, so two data
+  // directories (<root>/<name>) are never equal: they nest when one Docker host entry's dataRoot is inside another
+  // agent's directory. Hosts are told apart by address, not by name: two entries may be one machine.
   const machine = machineOf(lxcs, dockerHosts);
-  checkUnique(
-    agents.map((a) => [`${machine(a)}:${a.dataDir}`, `agents.${a.name}`]),
-    "shares its data directory with",
-    problems,
-  );
+  agents.forEach((a, i) => {
+    for (const b of agents.slice(0, i)) {
+      if (machine(a) !== machine(b)) continue;
+      if (!isSameOrInside(a.dataDir, b.dataDir) && !isSameOrInside(b.dataDir, a.dataDir)) continue;
+      problems.push(
+        `agents.${a.name}: its data directory (${a.dataDir}) and that of agents.${b.name} (${b.dataDir}) are one inside ` +
+          "the other on the same machine, so each could read the other's secrets: give each agent its own " +
+          "(a dockerHosts.<name>.dataRoot outside the other's)",
+      );
+    }
+  });
   checkPublishedPorts(agents, dockerHosts, machine, problems);
   problems.push(...snapshotProblems(snapshotScopes(lxcs, dockerHosts, agents)));
 

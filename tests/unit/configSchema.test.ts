@@ -834,3 +834,38 @@ describe("secrets and data that must belong to something", () => {
     ]);
   });
 });
+
+describe("agents' data directories", () => {
+  const twoEntriesOneMachine = (dataRootB: string) =>
+    problemsOf((r) => {
+      r.dockerHosts = {
+        a: { address: "10.1.10.50", hostKey: KEY, dataRoot: "/srv/h" },
+        b: { address: "10.1.10.50", hostKey: KEY, dataRoot: dataRootB },
+      };
+      r.agents.one = { dockerHost: "a" };
+      r.agents.two = { dockerHost: "b", apiServer: { port: 8643 } };
+    });
+
+  it("refuses one inside another's on the same machine (each could read the other's secrets)", () => {
+    expect(twoEntriesOneMachine("/srv/h/one")).toEqual([
+      "agents.two: its data directory (/srv/h/one/two) and that of agents.one (/srv/h/one) are one inside the other " +
+        "on the same machine, so each could read the other's secrets: give each agent its own (a " +
+        "dockerHosts.<name>.dataRoot outside the other's)",
+    ]);
+  });
+
+  it("accepts directories side by side, and nested ones on different machines", () => {
+    expect(twoEntriesOneMachine("/srv/h")).toEqual([]);
+    expect(twoEntriesOneMachine("/srv/h/on")).toEqual([]);
+    expect(
+      problemsOf((r) => {
+        r.dockerHosts = {
+          a: { address: "10.1.10.50", hostKey: KEY, dataRoot: "/srv/h" },
+          b: { address: "10.1.10.51", hostKey: KEY, dataRoot: "/srv/h/one" },
+        };
+        r.agents.one = { dockerHost: "a" };
+        r.agents.two = { dockerHost: "b" };
+      }),
+    ).toEqual([]);
+  });
+});
