@@ -836,10 +836,10 @@ describe("secrets and data that must belong to something", () => {
 });
 
 describe("agents' data directories", () => {
-  const twoEntriesOneMachine = (dataRootB: string) =>
+  const twoEntriesOneMachine = (dataRootB: string, dataRootA = "/srv/h") =>
     problemsOf((r) => {
       r.dockerHosts = {
-        a: { address: "10.1.10.50", hostKey: KEY, dataRoot: "/srv/h" },
+        a: { address: "10.1.10.50", hostKey: KEY, dataRoot: dataRootA },
         b: { address: "10.1.10.50", hostKey: KEY, dataRoot: dataRootB },
       };
       r.agents.one = { dockerHost: "a" };
@@ -849,6 +849,12 @@ describe("agents' data directories", () => {
   it("refuses one inside another's on the same machine (each could read the other's secrets)", () => {
     expect(twoEntriesOneMachine("/srv/h/one")).toEqual([
       "agents.two: its data directory (/srv/h/one/two) and that of agents.one (/srv/h/one) are one inside the other " +
+        "on the same machine, so each could read the other's secrets: give each agent its own (a " +
+        "dockerHosts.<name>.dataRoot outside the other's)",
+    ]);
+    // Either way round.
+    expect(twoEntriesOneMachine("/srv/h", "/srv/h/two")).toEqual([
+      "agents.two: its data directory (/srv/h/two) and that of agents.one (/srv/h/two/one) are one inside the other " +
         "on the same machine, so each could read the other's secrets: give each agent its own (a " +
         "dockerHosts.<name>.dataRoot outside the other's)",
     ]);
