@@ -875,3 +875,33 @@ describe("agents' data directories", () => {
     ).toEqual([]);
   });
 });
+
+describe("which entries are one machine (ports and data directories are compared per machine)", () => {
+  const staticIp = (r: Mutable, lxc: string, address: string) =>
+    (r.lxcs[lxc].network.ipv4 = { address: `${address}/24`, gateway: "10.1.10.1" });
+
+  it("an LXC with a static address and a Docker host entry at that address are one machine", () => {
+    const problems = problemsOf((r) => {
+      staticIp(r, "hermes", "10.1.10.57");
+      r.dockerHosts = { box: { address: "10.1.10.57", hostKey: KEY } };
+      r.agents.hermes.apiServer = { enabled: true, port: 8642 };
+      r.agentSecrets.hermes.apiServerKey = "0123456789abcdef";
+      r.agents.other = { dockerHost: "box", apiServer: { enabled: true, port: 8642 } };
+      r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+    });
+    expect(problems).toContain(
+      "agents.other.apiServer.port: port 8642 is already taken on that machine by agents.hermes.apiServer.port",
+    );
+  });
+
+  it("two LXCs with their own static addresses are two machines", () => {
+    const raw = twoNodeStack() as Mutable;
+    staticIp(raw, "hermes", "10.1.10.57");
+    staticIp(raw, "hermes2", "10.1.10.58");
+    for (const agent of ["hermes", "second"]) {
+      raw.agents[agent].apiServer = { enabled: true, port: 8642 };
+      raw.agentSecrets[agent] = { ...raw.agentSecrets[agent], apiServerKey: "0123456789abcdef" };
+    }
+    expect(() => parseStackConfig(raw, opts)).not.toThrow();
+  });
+});
