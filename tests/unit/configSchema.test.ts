@@ -894,10 +894,15 @@ describe("which entries are one machine (ports and data directories are compared
     );
   });
 
-  it("two LXCs with their own static addresses are two machines", () => {
+  it.each([
+    ["their own static addresses", true],
+    ["DHCP (each known by its name)", false],
+  ])("two LXCs with %s are two machines", (_what, isStatic) => {
     const raw = twoNodeStack() as Mutable;
-    staticIp(raw, "hermes", "10.1.10.57");
-    staticIp(raw, "hermes2", "10.1.10.58");
+    if (isStatic) {
+      staticIp(raw, "hermes", "10.1.10.57");
+      staticIp(raw, "hermes2", "10.1.10.58");
+    }
     for (const agent of ["hermes", "second"]) {
       raw.agents[agent].apiServer = { enabled: true, port: 8642 };
       raw.agentSecrets[agent] = { ...raw.agentSecrets[agent], apiServerKey: "0123456789abcdef" };
