@@ -238,10 +238,11 @@ function machineOf(lxcs: LxcConfig[], dockerHosts: DockerHostConfig[]): (agent: 
   return (agent) => {
     if (agent.target.kind === "lxc") {
       const ipv4 = lxcs.find((l) => l.name === agent.target.name)?.network.ipv4;
-      return ipv4 && ipv4 !== "dhcp" ? ipv4.address.split("/")[0] : `lxcs.${agent.target.name}`;
+      // A name key has a colon, which no address has: a Docker host at the address "lxcs.x" is not LXC x.
+      return ipv4 && ipv4 !== "dhcp" ? ipv4.address.split("/")[0] : `lxcs:${agent.target.name}`;
     }
     const host = dockerHosts.find((h) => h.name === agent.target.name);
-    return host ? host.address.toLowerCase() : `dockerHosts.${agent.target.name}`;
+    return host ? host.address.toLowerCase() : `dockerHosts:${agent.target.name}`;
   };
 }
 

@@ -894,6 +894,17 @@ describe("which entries are one machine (ports and data directories are compared
     );
   });
 
+  it("a Docker host whose DNS name reads like an LXC's key is not that LXC", () => {
+    const problems = problemsOf((r) => {
+      r.dockerHosts = { box: { address: "lxcs.hermes", hostKey: KEY } };
+      r.agents.hermes.apiServer = { enabled: true, port: 8642 };
+      r.agentSecrets.hermes.apiServerKey = "0123456789abcdef";
+      r.agents.other = { dockerHost: "box", apiServer: { enabled: true, port: 8642 } };
+      r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+    });
+    expect(problems).toEqual([]);
+  });
+
   it.each([
     ["their own static addresses", true],
     ["DHCP (each known by its name)", false],
