@@ -921,3 +921,40 @@ describe("which entries are one machine (ports and data directories are compared
     expect(() => parseStackConfig(raw, opts)).not.toThrow();
   });
 });
+
+describe("published ports on one machine", () => {
+  const twoAgents = (bindOne: string, bindTwo: string) =>
+    problemsOf((r) => {
+      r.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+      r.agents.one = {
+        dockerHost: "box",
+        dashboard: { enabled: true, port: 9119, bind: bindOne, basicAuthUser: "a" },
+      };
+      r.agents.two = {
+        dockerHost: "box",
+        dashboard: { enabled: true, port: 9119, bind: bindTwo, basicAuthUser: "a" },
+      };
+      r.agentSecrets.one = { dashboardPassword: "pw-one-long" };
+      r.agentSecrets.two = { dashboardPassword: "pw-two-long" };
+    });
+  const clash =
+    "agents.two.dashboard.port: port 9119 is already taken on that machine by agents.one.dashboard.port";
+
+  it.each([
+    ["the same address", "127.0.0.1", "127.0.0.1"],
+    ["the wildcard first", "0.0.0.0", "127.0.0.1"],
+    ["the wildcard second", "127.0.0.1", "0.0.0.0"],
+  ])("clash on %s", (_what, one, two) => {
+    expect(twoAgents(one, two)).toContain(clash);
+  });
+
+  it("do not clash on two specific addresses, and agents on one LXC share its sshd", () => {
+    expect(twoAgents("127.0.0.1", "10.1.10.50")).toEqual([]);
+    expect(
+      problemsOf((r) => {
+        r.agents.other = { lxc: "hermes", apiServer: { enabled: true, port: 8643 } };
+        r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+      }),
+    ).toEqual([]);
+  });
+});
