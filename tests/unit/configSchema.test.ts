@@ -948,6 +948,22 @@ describe("published ports on one machine", () => {
     expect(twoAgents(one, two)).toContain(clash);
   });
 
+  it("a Docker host's sshd holds its own port: 22 is free when it listens elsewhere", () => {
+    const onBox = (sshPort: number, apiPort: number) =>
+      problemsOf((r) => {
+        r.dockerHosts = {
+          other: { address: "10.1.10.51", hostKey: KEY },
+          box: { address: "10.1.10.50", hostKey: KEY, port: sshPort },
+        };
+        r.agents.one = { dockerHost: "box", apiServer: { enabled: true, port: apiPort } };
+        r.agentSecrets.one = { apiServerKey: "0123456789abcdef" };
+      });
+    expect(onBox(2222, 2222)).toEqual([
+      "agents.one.apiServer.port: port 2222 is already taken on that machine by the sshd of dockerHosts.box (its port)",
+    ]);
+    expect(onBox(2222, 22)).toEqual([]);
+  });
+
   it("do not clash on two specific addresses, and agents on one LXC share its sshd", () => {
     expect(twoAgents("127.0.0.1", "10.1.10.50")).toEqual([]);
     expect(
