@@ -952,7 +952,7 @@ describe("published ports on one machine", () => {
     const onBox = (sshPort: number, apiPort: number) =>
       problemsOf((r) => {
         r.dockerHosts = {
-          other: { address: "10.1.10.51", hostKey: KEY },
+          alpha: { address: "10.1.10.51", hostKey: KEY },
           box: { address: "10.1.10.50", hostKey: KEY, port: sshPort },
         };
         r.agents.one = { dockerHost: "box", apiServer: { enabled: true, port: apiPort } };
