@@ -58,19 +58,19 @@ function walk(schema: unknown, path: string, inherited: FieldDoc | undefined, ou
   }
 }
 
-/** Every key path of the stack with its documentation, in schema order, each once. */
-export function configRows(): ConfigRow[] {
+/** Every key path of the stack (or of another schema) with its documentation, in schema order, each once. */
+export function configRows(schema: unknown = stackSchema): ConfigRow[] {
   const rows: ConfigRow[] = [];
-  walk(stackSchema, "", undefined, rows);
+  walk(schema, "", undefined, rows);
   const seen = new Set<string>();
   return rows.filter((r) => !seen.has(r.path) && seen.add(r.path));
 }
 
-/** The README's configuration table. */
-export function configTable(): string {
+/** The README's configuration table (of the stack's rows, unless given others). */
+export function configTable(rows: ConfigRow[] = configRows()): string {
   const cell = (s: string) => s.replace(/\|/g, "\\|");
   const lines = ["| Key | Type / allowed | Default | Description |", "|---|---|---|---|"];
-  for (const { path, doc } of configRows()) {
+  for (const { path, doc } of rows) {
     lines.push(
       `| \`${path}\` | ${cell(doc?.allowed ?? "?")} | ${cell(doc?.default ?? "?")} | ${cell(doc?.description ?? "?")} |`,
     );

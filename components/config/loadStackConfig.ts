@@ -105,9 +105,13 @@ function readAndValidate(environment: Environment): LoadedStackConfig {
   };
 }
 
-/** Whether an executable `name` is on PATH. */
+/**
+ * Whether an executable `name` is on PATH. Only absolute entries count: Go's exec, which runs `ssh` for the Docker
+ * provider, refuses a command found through a relative one (an empty entry, `.`: os/exec's ErrDot).
+ */
 function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? "").split(path.delimiter).some((dir) => {
+  const dirs = (env.PATH ?? "").split(path.delimiter).filter((dir) => path.isAbsolute(dir));
+  return dirs.some((dir) => {
     try {
       fs.accessSync(path.join(dir, name), fs.constants.X_OK);
       return true;

@@ -21,7 +21,8 @@ export interface ClientKeyInfo {
  */
 export function clientKeyInfo(text: string): ClientKeyInfo {
   const pem = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
-  if (!pem) return { encrypted: /Proc-Type:\s*4,ENCRYPTED/.test(text) };
+  // The header exactly as OpenSSL's PEM reader takes it (pem_lib.c, PEM_get_EVP_CIPHER_INFO): one space, no other.
+  if (!pem) return { encrypted: text.includes("Proc-Type: 4,ENCRYPTED") };
   const buf = Buffer.from(pem[1].replace(/\s+/g, ""), "base64");
   const magic = "openssh-key-v1\0";
   if (buf.subarray(0, magic.length).toString("latin1") !== magic) return { encrypted: false };

@@ -15,6 +15,7 @@ import { LxcConfig, lxcSchema } from "./lxc";
 import { resolveLxc } from "./lxcRules";
 import { checkStorages } from "./haRules";
 import { snapshotProblems, snapshotScopes } from "./snapshotRules";
+import { isSameOrInside } from "../lib/validators";
 import {
   ProxmoxConfig,
   SshClientConfig,
@@ -160,8 +161,10 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
   }
 
   const lxcs = lxcNames.map((name) => resolveLxc(name, parsed.lxcs[name], parsed.proxmox, findings));
+  // VMIDs are unique across the cluster (one proxmox.endpoint), not per node: Proxmox refuses a second CT 118 on any
+  // node (placement.ts meets it as "taken cluster-wide").
   checkUnique(
-    lxcs.map((l) => [`${l.node}/${l.vmId}`, `lxcs.${l.name}.vmId`]),
+    lxcs.map((l) => [String(l.vmId), `lxcs.${l.name}.vmId`]),
     "uses a VMID already used by",
     problems,
   );
@@ -200,14 +203,22 @@ function resolveStack(parsed: ParsedStack, options: ParseOptions, findings: Find
   for (const name of Object.keys(parsed.agentSecrets)) {
     if (!parsed.agents[name]) problems.push(`agentSecrets.${name}: there is no agent '${name}' in agents`);
   }
-  // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide).
-  // Hosts are told apart by address, not by name: two entries may be one machine.
+  // Two agents on one data directory corrupt each other's sessions (hermes' Docker guide), and an agent whose data
+  // directory holds another's can read and rewrite the other's .env and auth.json. Names are unique, so two data
+  // directories (<root>/<name>) are never equal: they nest when one Docker host entry's dataRoot is inside another
+  // agent's directory. Hosts are told apart by address, not by name: two entries may be one machine.
   const machine = machineOf(lxcs, dockerHosts);
-  checkUnique(
-    agents.map((a) => [`${machine(a)}:${a.dataDir}`, `agents.${a.name}`]),
-    "shares its data directory with",
-    problems,
-  );
+  agents.forEach((a, i) => {
+    for (const b of agents.slice(0, i)) {
+      if (machine(a) !== machine(b)) continue;
+      if (!isSameOrInside(a.dataDir, b.dataDir) && !isSameOrInside(b.dataDir, a.dataDir)) continue;
+      problems.push(
+        `agents.${a.name}: its data directory (${a.dataDir}) and that of agents.${b.name} (${b.dataDir}) are one inside ` +
+          "the other on the same machine, so each could read the other's secrets: give each agent its own " +
+          "(a dockerHosts.<name>.dataRoot outside the other's)",
+      );
+    }
+  });
   checkPublishedPorts(agents, dockerHosts, machine, problems);
   problems.push(...snapshotProblems(snapshotScopes(lxcs, dockerHosts, agents)));
 
@@ -227,10 +238,11 @@ function machineOf(lxcs: LxcConfig[], dockerHosts: DockerHostConfig[]): (agent: 
   return (agent) => {
     if (agent.target.kind === "lxc") {
       const ipv4 = lxcs.find((l) => l.name === agent.target.name)?.network.ipv4;
-      return ipv4 && ipv4 !== "dhcp" ? ipv4.address.split("/")[0] : `lxcs.${agent.target.name}`;
+      // A name key has a colon, which no address has: a Docker host at the address "lxcs.x" is not LXC x.
+      return ipv4 && ipv4 !== "dhcp" ? ipv4.address.split("/")[0] : `lxcs:${agent.target.name}`;
     }
     const host = dockerHosts.find((h) => h.name === agent.target.name);
-    return host ? host.address.toLowerCase() : `dockerHosts.${agent.target.name}`;
+    return host ? host.address.toLowerCase() : `dockerHosts:${agent.target.name}`;
   };
 }
 

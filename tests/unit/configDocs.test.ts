@@ -1,5 +1,7 @@
 /** Pulumi.yaml, the README's config table and the config model must agree, key for key. */
 import * as yaml from "js-yaml";
+import { z } from "zod";
+import { doc } from "../../components/config/fields";
 import { SECRET_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS } from "../../components/config/stack";
 import { configRows, configTable, platformTable } from "../../components/config/docs";
 import { PLATFORMS } from "../../components/config/platforms";
@@ -73,5 +75,64 @@ describe("config documentation", () => {
       return;
     }
     expect(current).toEqual(generated);
+  });
+});
+
+describe("the reference generator, on the shapes a schema can take", () => {
+  const d = (what: string) => doc(what, "-", `${what}.`);
+  const paths = (schema: unknown) => configRows(schema).map((r) => r.path);
+
+  it("walks into an object under any wrapper: optional, default, prefault, nullable, readonly", () => {
+    const inner = () => z.object({ a: z.string().meta(d("a")) });
+    const schema = z.object({
+      o: inner().optional(),
+      d: inner().default({ a: "x" }),
+      p: inner().prefault({ a: "x" }),
+      n: inner().nullable(),
+      r: inner().readonly(),
+    });
+    expect(paths(schema)).toEqual(["o.a", "d.a", "p.a", "n.a", "r.a"]);
+  });
+
+  it("walks into the object of a pipe: the input of a transform, the output of a preprocess", () => {
+    const schema = z.object({
+      t: z.object({ a: z.string().meta(d("a")) }).transform((v) => v.a),
+      p: z.preprocess((v) => v, z.object({ b: z.string().meta(d("b")) })),
+      s: z
+        .string()
+        .transform((v) => v.length)
+        .meta(d("s")),
+    });
+    expect(configRows(schema)).toEqual([
+      { path: "t.a", doc: d("a").doc },
+      { path: "p.b", doc: d("b").doc },
+      { path: "s", doc: d("s").doc },
+    ]);
+  });
+
+  it("a union: its own row, then the keys of its object options, each path once", () => {
+    const schema = z.object({
+      u: z
+        .union([
+          z.literal("dhcp"),
+          z.object({ mode: z.literal("a"), x: z.string().meta(d("x")) }),
+          z.object({ mode: z.literal("b"), y: z.string().meta(d("y")) }),
+        ])
+        .meta(d("u")),
+      // An option that is a list of objects is documented by the union's row alone.
+      v: z.union([z.string(), z.array(z.object({ w: z.string().meta(d("w")) }))]).meta(d("v")),
+    });
+    expect(paths(schema)).toEqual(["u", "u.mode", "u.x", "u.y", "v"]);
+  });
+
+  it("escapes pipes in a cell, and marks what has no documentation", () => {
+    const rows = [
+      { path: "a", doc: { allowed: "`x` | `y`", default: "`x`", description: "One | the other." } },
+      { path: "b" },
+    ];
+    expect(configTable(rows).split("\n").slice(2)).toEqual([
+      "| `a` | `x` \\| `y` | `x` | One \\| the other. |",
+      "| `b` | ? | ? | ? |",
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { parseStackConfig } from "../../components/config/stack";
 import { apiTokenProblems } from "../../components/config/loadStackConfig";
 import { CANARY, homelabWithSecrets, readProjectFile, twoNodeStack } from "../helpers/stackFile";
 import { problemsOf } from "../helpers/configProblems";
+import { KEY } from "../helpers/sampleKey";
 
 const opts = { readFile: readProjectFile };
 type Mutable = any;
@@ -552,17 +553,424 @@ describe("hostile secret values", () => {
 
 describe("API tokens are refused before anything is registered", () => {
   const noConfig = { get: () => undefined };
+  // Why a token cannot work, and what is allowed instead: a user who set one needs both to fix it.
+  const saysWhyAndWhatIsAllowed = (problem: string) => {
+    expect(problem).toMatch(/Proxmox refuses bind mounts and the keyctl feature to every API token/);
+    expect(problem).toMatch(/needs root@pam with a password \(proxmoxPassword\)/);
+  };
   it("flags PROXMOX_VE_API_TOKEN in the environment", () => {
-    expect(apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid" }, noConfig).join()).toMatch(
-      /PROXMOX_VE_API_TOKEN.*root@pam/,
-    );
+    const problems = apiTokenProblems({ PROXMOX_VE_API_TOKEN: "root@pam!t=uuid-CANARY" }, noConfig);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^environment variable PROXMOX_VE_API_TOKEN: .*Unset it\.$/);
+    saysWhyAndWhatIsAllowed(problems[0]);
+    expect(problems[0]).not.toContain("CANARY");
   });
   it("flags proxmoxve:apiToken in the stack", () => {
-    expect(apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) }).join()).toMatch(
-      /proxmoxve:apiToken.*pulumi config rm/,
-    );
+    const problems = apiTokenProblems({}, { get: (k: string) => (k === "apiToken" ? "x" : undefined) });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^proxmoxve:apiToken: .*pulumi config rm proxmoxve:apiToken$/);
+    saysWhyAndWhatIsAllowed(problems[0]);
   });
   it("accepts a password-only setup", () => {
     expect(apiTokenProblems({}, noConfig)).toEqual([]);
+  });
+});
+
+describe("the Proxmox login", () => {
+  it("refuses an API token as proxmox.username, says what is allowed and to revoke it, never echoing it", () => {
+    const problems = problemsOf((r) => (r.proxmox.username = "root@pam!CANARY-token"));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^proxmox\.username: is an API token/);
+    expect(problems[0]).toContain("Use root@pam with its password (proxmoxPassword)");
+    expect(problems[0]).toContain("revoke it in Datacenter > Permissions > API Tokens");
+    expect(problems[0]).not.toContain("CANARY");
+  });
+
+  it("warns that proxmox.insecure sends the password unverified, and says how to verify the node's CA", () => {
+    const raw = homelabWithSecrets() as any;
+    raw.proxmox.insecure = true;
+    const tls = parseStackConfig(raw, { readFile: readProjectFile }).warnings.filter((w) =>
+      w.includes("insecure"),
+    );
+    expect(tls).toHaveLength(1);
+    const [warning] = tls;
+    expect(warning).toMatch(/^proxmox\.insecure is true: the API's certificate is not verified/);
+    expect(warning).toContain("root@pam's password goes to whoever answers at proxmox.endpoint");
+    // The way out, step by step: the node's CA, where to save it, how pulumi finds it, and the switch back.
+    expect(warning).toContain("/etc/pve/pve-root-ca.pem");
+    expect(warning).toContain("~/.config/hermes-lxc/ca/<node>.pem");
+    expect(warning).toContain('SSL_CERT_DIR="/etc/ssl/certs:$HOME/.config/hermes-lxc/ca"');
+    expect(warning).toContain("pulumi config set --path proxmox.insecure false");
+    // Verified (the homelab stack's false): nothing to warn about.
+    raw.proxmox.insecure = false;
+    expect(
+      parseStackConfig(raw, { readFile: readProjectFile }).warnings.filter((w) => w.includes("insecure")),
+    ).toEqual([]);
+  });
+});
+
+describe("the hermes image an agent runs", () => {
+  const parsed = (mutate: (agent: Mutable) => void) => {
+    const raw = homelabWithSecrets() as Mutable;
+    mutate(raw.agents.hermes);
+    const { config, warnings } = parseStackConfig(raw, opts);
+    return { imageRef: config.agents[0].imageRef, warnings: warnings.filter((w) => w.includes(".image")) };
+  };
+  const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+  it("unset: the tested default, pinned by its digest, without a warning", () => {
+    const { imageRef, warnings } = parsed((a) => {
+      delete a.imageTag;
+      delete a.imageDigest;
+    });
+    expect(imageRef).toBe(
+      `${DEFAULT_HERMES_IMAGE.repository}:${DEFAULT_HERMES_IMAGE.tag}@${DEFAULT_HERMES_IMAGE.digest}`,
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it("another image without a tag: the default tag, never the default image's digest (it would not be found)", () => {
+    const { imageRef } = parsed((a) => {
+      a.image = "registry.example.org/hermes-agent-full";
+      delete a.imageTag;
+      delete a.imageDigest;
+    });
+    expect(imageRef).toBe(`registry.example.org/hermes-agent-full:${DEFAULT_HERMES_IMAGE.tag}`);
+  });
+
+  it("another image with its own tag and digest: no release-tag warning (its tags are its own)", () => {
+    const { imageRef, warnings } = parsed((a) => {
+      a.image = "registry.example.org/hermes-agent-full";
+      a.imageTag = "build-42";
+      a.imageDigest = DIGEST;
+    });
+    expect(imageRef).toBe(`registry.example.org/hermes-agent-full:build-42@${DIGEST}`);
+    expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ["latest", "it follows hermes' main branch and changes under the stack"],
+    ["v9", "the pull may fail"],
+  ])("hermes' image at %s: warned, saying what happens and where to read more", (tag, what) => {
+    const { warnings } = parsed((a) => {
+      a.imageTag = tag;
+      a.imageDigest = DIGEST;
+    });
+    expect(warnings).toEqual([
+      `agents.hermes.imageTag: is not one of hermes' release tags (v0.21.6, v2026.9.14, v0.22.0-canary.<stamp>, ...): ${what}. See the README, 'Choosing the hermes image'.`,
+    ]);
+  });
+
+  it("a tag without a digest: warned that the tag can move, with where to read how to pin it", () => {
+    const { warnings } = parsed((a) => delete a.imageDigest);
+    expect(warnings).toEqual([
+      "agents.hermes.imageDigest: not set, so agents.hermes.imageTag is whatever the registry serves at the first pull. Pin it: see the README, 'Choosing the hermes image'.",
+    ]);
+  });
+});
+
+describe("rules across the stack", () => {
+  it("refuses NUL in a key, naming where the key is (and not the key: it may be anything)", () => {
+    expect(problemsOf((r) => (r.agents.hermes.environment = { "A\u0000B": "x", FINE: "y\u0000" }))).toEqual([
+      "agents.hermes.environment (a key): contains a NUL character",
+      "agents.hermes.environment.FINE: contains a NUL character",
+    ]);
+  });
+
+  it("needs proxmox as soon as an agent is on an LXC, even with no lxcs", () => {
+    const problems = problemsOf((r) => {
+      delete r.proxmox;
+      delete r.lxcs;
+      delete r.lxcSecrets;
+      r.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+      r.agents.other = { dockerHost: "box" };
+    });
+    expect(problems).toContain("proxmox: is required when lxcs are configured (endpoint, nodes)");
+  });
+
+  it("asks for proxmoxPassword only when there are LXCs to create", () => {
+    const withoutPassword = (mutate: (r: Mutable) => void) =>
+      problemsOf((r) => {
+        delete r.proxmoxPassword;
+        mutate(r);
+      }).filter((p) => p.startsWith("proxmoxPassword"));
+    expect(withoutPassword(() => {})).toEqual([
+      "proxmoxPassword: is required (root@pam's password): bind mounts and keyctl are refused to API tokens. Set it with: pulumi config set --secret proxmoxPassword",
+    ]);
+    // An agent naming an LXC the stack does not have: refused for that, not for a password nothing would use.
+    expect(
+      withoutPassword((r) => {
+        delete r.lxcs;
+        delete r.lxcSecrets;
+      }),
+    ).toEqual([]);
+  });
+
+  it("refuses a Docker host named like an LXC", () => {
+    const problems = problemsOf((r) => {
+      r.dockerHosts = { hermes: { address: "10.1.10.50", hostKey: KEY } };
+    });
+    expect(problems).toContain(
+      "dockerHosts.hermes: the name is already used by lxcs.hermes; names must be unique",
+    );
+  });
+});
+
+describe("agents.<name>.cpus", () => {
+  const cpusOf = (cpus: unknown) => {
+    const raw = homelabWithSecrets() as Mutable;
+    raw.agents.hermes.cpus = cpus;
+    return parseStackConfig(raw, opts).config.agents[0].cpus;
+  };
+
+  it("holds the amount as the docker provider reads it back, from a number or a string", () => {
+    expect(cpusOf(2)).toBe("2.0");
+    expect(cpusOf("1.5")).toBe("1.5");
+    expect(cpusOf(0.25)).toBe("0.25");
+    expect(cpusOf(undefined)).toBe("2.0");
+  });
+
+  it.each([
+    // 0 is Docker's "no limit": never what a limit of 0 means to the user.
+    [0, "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    ["0.0", "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    // Read back as 0.1: the container would be re-created on every update.
+    ["0.05", "must be more than 0, in steps the docker provider keeps (e.g. 0.5, 1.25, 2)"],
+    ["-1", "must be a number of CPUs such as 2 or 1.5"],
+  ])("refuses %j, saying what is allowed", (cpus, message) => {
+    expect(problemsOf((r) => (r.agents.hermes.cpus = cpus))).toEqual([`agents.hermes.cpus: ${message}`]);
+  });
+});
+
+describe("agents.<name>.llm.model", () => {
+  it("refuses an empty model name (hermes would send requests for no model)", () => {
+    expect(problemsOf((r) => (r.agents.hermes.llm.model = ""))).toEqual([
+      "agents.hermes.llm.model: must not be empty",
+    ]);
+    expect(problemsOf((r) => (r.agents.hermes.llm.model = "x"))).toEqual([]);
+  });
+});
+
+describe("what a stack needs, and in what order it comes out", () => {
+  it("a stack with Docker hosts only needs no proxmox and no proxmoxPassword", () => {
+    const raw = homelabWithSecrets() as Mutable;
+    delete raw.proxmox;
+    delete raw.proxmoxPassword;
+    delete raw.lxcs;
+    delete raw.lxcSecrets;
+    raw.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+    delete raw.agents.hermes.lxc;
+    raw.agents.hermes.dockerHost = "box";
+    const { config } = parseStackConfig(raw, opts);
+    expect(config.proxmox).toBeUndefined();
+    expect(config.lxcs).toEqual([]);
+    expect(config.agents.map((a) => a.target)).toEqual([{ kind: "dockerHost", name: "box" }]);
+  });
+
+  it("LXCs, Docker hosts and agents come out sorted by name, whatever order the stack lists them in", () => {
+    const raw = twoNodeStack() as Mutable;
+    raw.lxcs = { hermes2: raw.lxcs.hermes2, hermes: raw.lxcs.hermes };
+    raw.dockerHosts = {
+      zeta: { address: "10.1.10.51", hostKey: KEY },
+      alpha: { address: "10.1.10.50", hostKey: KEY },
+    };
+    raw.agents = { second: raw.agents.second, hermes: raw.agents.hermes };
+    const { config } = parseStackConfig(raw, opts);
+    expect(config.lxcs.map((l) => l.name)).toEqual(["hermes", "hermes2"]);
+    expect(config.dockerHosts.map((h) => h.name)).toEqual(["alpha", "zeta"]);
+    expect(config.agents.map((a) => a.name)).toEqual(["hermes", "second"]);
+  });
+
+  it("the homelab stack warns about exactly what applies to it", () => {
+    const { warnings } = parseStackConfig(homelabWithSecrets(), opts);
+    expect(warnings.map((w) => w.slice(0, w.indexOf(" ")))).toEqual([
+      "lxcs.hermes.template.checksum",
+      "agents.hermes.platforms.telegram",
+    ]);
+  });
+});
+
+describe("lxcs.<name>.network.dnsDomain", () => {
+  it("takes a DNS domain, and refuses anything else naming the key", () => {
+    expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = "home.arpa"))).toEqual([]);
+    expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = "lan"))).toEqual([]);
+    for (const bad of ["home arpa", "-lan", "lan;reboot", ""]) {
+      expect(problemsOf((r) => (r.lxcs.hermes.network.dnsDomain = bad))).toEqual([
+        "lxcs.hermes.network.dnsDomain: must be a DNS domain",
+      ]);
+    }
+  });
+});
+
+describe("what two LXCs may not share", () => {
+  it.each([
+    ["on one node", "gihyeon"],
+    ["on two nodes of the cluster (VMIDs are cluster-wide)", "pve2"],
+  ])("a VMID, %s", (_what, node) => {
+    expect(
+      problemsOf((r) => {
+        r.proxmox.nodes.pve2 = { address: "10.1.10.3", hostKey: KEY };
+        r.lxcs.second = {
+          ...structuredClone(r.lxcs.hermes),
+          node,
+          hostname: "second",
+          stateMount: { hostPath: "/var/lib/hermes-lxc/second" },
+          mounts: [],
+        };
+      }),
+    ).toEqual(["lxcs.second.vmId: uses a VMID already used by lxcs.hermes.vmId"]);
+  });
+});
+
+describe("secrets and data that must belong to something", () => {
+  it("refuses secrets for an agent or an LXC the stack does not have, naming them and never the value", () => {
+    const problems = problemsOf((r) => {
+      r.agentSecrets.ghost = { llmApiKey: CANARY.llmApiKey };
+      r.lxcSecrets.phantom = { rootPassword: CANARY.rootPassword };
+    });
+    expect(problems).toEqual([
+      "lxcSecrets.phantom: there is no LXC 'phantom' in lxcs",
+      "agentSecrets.ghost: there is no agent 'ghost' in agents",
+    ]);
+  });
+});
+
+describe("agents' data directories", () => {
+  const twoEntriesOneMachine = (dataRootB: string, dataRootA = "/srv/h") =>
+    problemsOf((r) => {
+      r.dockerHosts = {
+        a: { address: "10.1.10.50", hostKey: KEY, dataRoot: dataRootA },
+        b: { address: "10.1.10.50", hostKey: KEY, dataRoot: dataRootB },
+      };
+      r.agents.one = { dockerHost: "a" };
+      r.agents.two = { dockerHost: "b", apiServer: { port: 8643 } };
+    });
+
+  it("refuses one inside another's on the same machine (each could read the other's secrets)", () => {
+    expect(twoEntriesOneMachine("/srv/h/one")).toEqual([
+      "agents.two: its data directory (/srv/h/one/two) and that of agents.one (/srv/h/one) are one inside the other " +
+        "on the same machine, so each could read the other's secrets: give each agent its own (a " +
+        "dockerHosts.<name>.dataRoot outside the other's)",
+    ]);
+    // Either way round.
+    expect(twoEntriesOneMachine("/srv/h", "/srv/h/two")).toEqual([
+      "agents.two: its data directory (/srv/h/two) and that of agents.one (/srv/h/two/one) are one inside the other " +
+        "on the same machine, so each could read the other's secrets: give each agent its own (a " +
+        "dockerHosts.<name>.dataRoot outside the other's)",
+    ]);
+  });
+
+  it("accepts directories side by side, and nested ones on different machines", () => {
+    expect(twoEntriesOneMachine("/srv/h")).toEqual([]);
+    expect(twoEntriesOneMachine("/srv/h/on")).toEqual([]);
+    expect(
+      problemsOf((r) => {
+        r.dockerHosts = {
+          a: { address: "10.1.10.50", hostKey: KEY, dataRoot: "/srv/h" },
+          b: { address: "10.1.10.51", hostKey: KEY, dataRoot: "/srv/h/one" },
+        };
+        r.agents.one = { dockerHost: "a" };
+        r.agents.two = { dockerHost: "b" };
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe("which entries are one machine (ports and data directories are compared per machine)", () => {
+  const staticIp = (r: Mutable, lxc: string, address: string) =>
+    (r.lxcs[lxc].network.ipv4 = { address: `${address}/24`, gateway: "10.1.10.1" });
+
+  it("an LXC with a static address and a Docker host entry at that address are one machine", () => {
+    const problems = problemsOf((r) => {
+      staticIp(r, "hermes", "10.1.10.57");
+      r.dockerHosts = { box: { address: "10.1.10.57", hostKey: KEY } };
+      r.agents.hermes.apiServer = { enabled: true, port: 8642 };
+      r.agentSecrets.hermes.apiServerKey = "0123456789abcdef";
+      r.agents.other = { dockerHost: "box", apiServer: { enabled: true, port: 8642 } };
+      r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+    });
+    expect(problems).toContain(
+      "agents.other.apiServer.port: port 8642 is already taken on that machine by agents.hermes.apiServer.port",
+    );
+  });
+
+  it("a Docker host whose DNS name reads like an LXC's key is not that LXC", () => {
+    const problems = problemsOf((r) => {
+      r.dockerHosts = { box: { address: "lxcs.hermes", hostKey: KEY } };
+      r.agents.hermes.apiServer = { enabled: true, port: 8642 };
+      r.agentSecrets.hermes.apiServerKey = "0123456789abcdef";
+      r.agents.other = { dockerHost: "box", apiServer: { enabled: true, port: 8642 } };
+      r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it.each([
+    ["their own static addresses", true],
+    ["DHCP (each known by its name)", false],
+  ])("two LXCs with %s are two machines", (_what, isStatic) => {
+    const raw = twoNodeStack() as Mutable;
+    if (isStatic) {
+      staticIp(raw, "hermes", "10.1.10.57");
+      staticIp(raw, "hermes2", "10.1.10.58");
+    }
+    for (const agent of ["hermes", "second"]) {
+      raw.agents[agent].apiServer = { enabled: true, port: 8642 };
+      raw.agentSecrets[agent] = { ...raw.agentSecrets[agent], apiServerKey: "0123456789abcdef" };
+    }
+    expect(() => parseStackConfig(raw, opts)).not.toThrow();
+  });
+});
+
+describe("published ports on one machine", () => {
+  const twoAgents = (bindOne: string, bindTwo: string) =>
+    problemsOf((r) => {
+      r.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+      r.agents.one = {
+        dockerHost: "box",
+        dashboard: { enabled: true, port: 9119, bind: bindOne, basicAuthUser: "a" },
+      };
+      r.agents.two = {
+        dockerHost: "box",
+        dashboard: { enabled: true, port: 9119, bind: bindTwo, basicAuthUser: "a" },
+      };
+      r.agentSecrets.one = { dashboardPassword: "pw-one-long" };
+      r.agentSecrets.two = { dashboardPassword: "pw-two-long" };
+    });
+  const clash =
+    "agents.two.dashboard.port: port 9119 is already taken on that machine by agents.one.dashboard.port";
+
+  it.each([
+    ["the same address", "127.0.0.1", "127.0.0.1"],
+    ["the wildcard first", "0.0.0.0", "127.0.0.1"],
+    ["the wildcard second", "127.0.0.1", "0.0.0.0"],
+  ])("clash on %s", (_what, one, two) => {
+    expect(twoAgents(one, two)).toContain(clash);
+  });
+
+  it("a Docker host's sshd holds its own port: 22 is free when it listens elsewhere", () => {
+    const onBox = (sshPort: number, apiPort: number) =>
+      problemsOf((r) => {
+        r.dockerHosts = {
+          alpha: { address: "10.1.10.51", hostKey: KEY },
+          box: { address: "10.1.10.50", hostKey: KEY, port: sshPort },
+        };
+        r.agents.one = { dockerHost: "box", apiServer: { enabled: true, port: apiPort } };
+        r.agentSecrets.one = { apiServerKey: "0123456789abcdef" };
+      });
+    expect(onBox(2222, 2222)).toEqual([
+      "agents.one.apiServer.port: port 2222 is already taken on that machine by the sshd of dockerHosts.box (its port)",
+    ]);
+    expect(onBox(2222, 22)).toEqual([]);
+  });
+
+  it("do not clash on two specific addresses, and agents on one LXC share its sshd", () => {
+    expect(twoAgents("127.0.0.1", "10.1.10.50")).toEqual([]);
+    expect(
+      problemsOf((r) => {
+        r.agents.other = { lxc: "hermes", apiServer: { enabled: true, port: 8643 } };
+        r.agentSecrets.other = { apiServerKey: "0123456789abcdef" };
+      }),
+    ).toEqual([]);
   });
 });

@@ -159,4 +159,22 @@ describe("the agent's .env, exactly", () => {
       { name: "TELEGRAM_BOT_TOKEN", value: "123456:tg-token" },
     ]);
   });
+
+  it("an API server or dashboard switched off keeps its key and password out of .env, though both are still set", () => {
+    const { agent } = parse((a) => {
+      a.apiServer = { enabled: false };
+      a.dashboard = { enabled: false, bind: "127.0.0.1", basicAuthUser: "admin" };
+    });
+    const secrets = {
+      llmApiKey: "llm-key",
+      telegramBotToken: "123456:tg-token",
+      apiServerKey: "0123456789abcdef0123",
+      dashboardPassword: "dash-pw",
+      env: {},
+    };
+    expect(agentEnvVars(agent, secrets)).toEqual([
+      { name: "LITELLM_API_KEY", value: "llm-key" },
+      { name: "TELEGRAM_BOT_TOKEN", value: "123456:tg-token" },
+    ]);
+  });
 });

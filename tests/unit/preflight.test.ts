@@ -85,6 +85,34 @@ describe("clientKeyInfo on the other formats", () => {
   });
 });
 
+describe("clientKeyInfo on what is not an OpenSSH key", () => {
+  it("reads no public key from an OPENSSH block of another format (a key it cannot vouch for is not checked)", () => {
+    const key = keygen("other-magic", ["-t", "ed25519", "-N", ""]);
+    const body = key.text.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+    const blob = Buffer.from(body, "base64");
+    // The same bytes under another format name: a future openssh-key-v2 may lay them out differently.
+    blob.write("openssh-key-v2", 0, "latin1");
+    const other = `-----BEGIN OPENSSH PRIVATE KEY-----\n${blob.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    expect(clientKeyInfo(other)).toEqual({ encrypted: false });
+    expect(clientKeyProblems(lxc("hermes", []), { path: key.path, text: other })).toEqual([]);
+  });
+
+  it("reads nothing from a truncated OpenSSH key, and does not call it protected", () => {
+    const key = keygen("truncated", ["-t", "ed25519", "-N", ""]);
+    const body = key.text.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+    const cut = Buffer.from(body, "base64").subarray(0, 40).toString("base64");
+    const text = `-----BEGIN OPENSSH PRIVATE KEY-----\n${cut}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    expect(clientKeyInfo(text)).toEqual({ encrypted: false });
+  });
+
+  it("knows an encrypted PEM key by the header OpenSSL reads, exactly", () => {
+    const pem = (header: string) =>
+      `-----BEGIN RSA PRIVATE KEY-----\n${header}\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n`;
+    expect(clientKeyInfo(pem("Proc-Type: 4,ENCRYPTED"))).toEqual({ encrypted: true });
+    expect(clientKeyInfo(pem("Proc-Type: 4,MIC-ONLY"))).toEqual({ encrypted: false });
+  });
+});
+
 describe("clientKeyProblems", () => {
   it("accepts a key the LXC will hold, comment or not", () => {
     const key = keygen("ok", ["-t", "ed25519", "-N", "", "-C", "me@laptop"]);
@@ -106,10 +134,25 @@ describe("clientKeyProblems", () => {
     );
   });
 
-  it("refuses a passphrase-protected key, pointing at ssh-agent", () => {
+  it("refuses a passphrase-protected key, pointing at ssh-agent and at removing ssh.privateKeyPath", () => {
     const key = keygen("locked", ["-t", "ed25519", "-N", "correct horse"]);
     const [problem] = clientKeyProblems(lxc("hermes", [key.pub]), key);
     expect(problem).toMatch(/^ssh\.privateKeyPath: .* is protected by a passphrase.*ssh-add/);
+    expect(problem).toContain(`(ssh-add ${key.path}) and remove ssh.privateKeyPath`);
+    expect(problem).toContain("pulumi config rm --path ssh.privateKeyPath");
+  });
+
+  it("finds the key in rootSshKeys however the line is spaced (as the schema accepts it)", () => {
+    const key = keygen("spaced", ["-t", "ed25519", "-N", ""]);
+    const [type, blob] = key.pub.split(" ");
+    for (const line of [`  ${type} ${blob} me@laptop `, `${type}   ${blob}   me@laptop`]) {
+      expect(clientKeyProblems(lxc("hermes", [line]), key)).toEqual([]);
+    }
+    // Through the schema: the stack's own line, spaced, is a valid rootSshKeys entry.
+    const raw = homelabWithSecrets() as any;
+    raw.lxcs.hermes.rootSshKeys = [`  ${type}  ${blob}  me@laptop`];
+    const { config } = parseStackConfig(raw, { readFile: readProjectFile });
+    expect(clientKeyProblems(config, key)).toEqual([]);
   });
 });
 
@@ -122,6 +165,19 @@ describe("localToolProblems", () => {
     expect(localToolProblems(some, () => false)).toEqual([
       expect.stringMatching(/^ssh: no `ssh` client .*openssh-client/),
     ]);
+  });
+
+  it("needs it with LXCs too, and with LXCs and Docker hosts together; it looks for `ssh`", () => {
+    const onlySsh = (name: string) => name === "ssh";
+    for (const config of [
+      { lxcs: [{}], dockerHosts: [] },
+      { lxcs: [{}], dockerHosts: [{}] },
+    ] as never[]) {
+      expect(localToolProblems(config, () => false)).toEqual([
+        expect.stringMatching(/^ssh: no `ssh` client/),
+      ]);
+      expect(localToolProblems(config, onlySsh)).toEqual([]);
+    }
   });
 });
 
@@ -185,6 +241,92 @@ describe("placeholderProblems", () => {
     delete raw.ssh.privateKeyPath;
     const [withAgent] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
     expect(withAgent).toMatch(/"\$\(ssh-add -L \| head -n 1\)"$/);
+  });
+
+  it("quotes ssh.privateKeyPath into the command only when it is a plain path (it is meant to be pasted)", () => {
+    const raw = example();
+    const advice = (keyPath: string) => {
+      raw.ssh.privateKeyPath = keyPath;
+      const [problem] = placeholderProblems(parse(raw)).filter((p) => p.startsWith("lxcs."));
+      return problem.slice(problem.lastIndexOf("rootSshKeys[0]' ") + "rootSshKeys[0]' ".length);
+    };
+    expect(advice("~/.ssh/id-ed25519_hermes+2.key")).toBe('"$(cat ~/.ssh/id-ed25519_hermes+2.key.pub)"');
+    for (const unsafe of ["~/.ssh/my key", "~/.ssh/id;reboot", "$(reboot)/id", "`reboot`", '~/.ssh/"id"']) {
+      expect(advice(unsafe)).toBe('"$(cat <ssh.privateKeyPath>.pub)"');
+    }
+  });
+
+  it("says why a placeholder host key is refused and where to read the real one", () => {
+    const [hostKey] = placeholderProblems(parse(example())).filter((p) => p.includes(".hostKey:"));
+    expect(hostKey).toContain("not a real host key (every SSH connection is checked against it)");
+    expect(hostKey).toContain(
+      "Read the real one on the machine's console, or in an SSH session you already trust",
+    );
+  });
+
+  it("knows a placeholder key however its line is spaced", () => {
+    const raw = example();
+    raw.proxmox.endpoint = "https://pve.lan:8006/";
+    raw.proxmox.nodes.pve.address = "pve.lan";
+    raw.agents.hermes.llm.baseUrl = "https://openrouter.ai/api/v1";
+    raw.proxmox.nodes.pve.hostKey = `  ${PLACEHOLDER_HOST_KEY.replace(" ", "   ")}`;
+    raw.lxcs.hermes.rootSshKeys = [` ${PLACEHOLDER_PUBLIC_KEY.replace(" ", "  ")}`];
+    expect(placeholderProblems(parse(raw)).map((p) => p.slice(0, p.indexOf(":")))).toEqual([
+      "proxmox.nodes.pve.hostKey",
+      "lxcs.hermes.rootSshKeys[0]",
+    ]);
+  });
+
+  it("takes a name as a placeholder only when it is in .invalid, the top-level domain itself included", () => {
+    const raw = example();
+    raw.proxmox.nodes.pve.hostKey = KEY;
+    raw.lxcs.hermes.rootSshKeys = [KEY];
+    raw.agents.hermes.llm.baseUrl = "https://openrouter.ai/api/v1";
+    raw.proxmox.nodes.pve.address = "pve.lan";
+    const refused = (host: string) => {
+      raw.proxmox.endpoint = `https://${host}:8006/`;
+      return placeholderProblems(parse(raw)).map((p) => p.slice(0, p.indexOf(":")));
+    };
+    for (const placeholder of ["invalid", "pve.invalid", "pve.example.invalid."]) {
+      expect(refused(placeholder)).toEqual(["proxmox.endpoint"]);
+    }
+    for (const real of ["invalid.lan", "pve.invalid.example.org", "notinvalid", "pve.notinvalid"]) {
+      expect(refused(real)).toEqual([]);
+    }
+  });
+
+  it("tells, for each placeholder, what to put there and the command for its own key path", () => {
+    const raw = example();
+    raw.dockerHosts = {
+      real: { address: "10.1.10.50", hostKey: KEY },
+      box: { address: "box.example.invalid", hostKey: PLACEHOLDER_HOST_KEY },
+    };
+    const byKey = Object.fromEntries(
+      placeholderProblems(parse(raw)).map((p) => [p.slice(0, p.indexOf(":")), p]),
+    );
+    // A real Docker host next to a placeholder one is not second-guessed.
+    expect(Object.keys(byKey).filter((k) => k.startsWith("dockerHosts."))).toEqual([
+      "dockerHosts.box.address",
+      "dockerHosts.box.hostKey",
+    ]);
+    const set = (keyPath: string, what: string) =>
+      `set ${what}: pulumi config set --path '${keyPath}' <value>`;
+    expect(byKey["proxmox.endpoint"]).toContain(
+      set("proxmox.endpoint", "your node's API URL, https://<node>:8006/"),
+    );
+    expect(byKey["proxmox.nodes.pve.address"]).toContain(
+      set("proxmox.nodes.pve.address", "the node's address or DNS name"),
+    );
+    expect(byKey["dockerHosts.box.address"]).toContain(
+      set("dockerHosts.box.address", "the host's address or DNS name"),
+    );
+    expect(byKey["agents.hermes.llm.baseUrl"]).toContain(
+      set("agents.hermes.llm.baseUrl", "your LLM endpoint (any OpenAI-compatible /v1 URL)"),
+    );
+    expect(byKey["dockerHosts.box.hostKey"]).toContain(
+      "pulumi config set --path 'dockerHosts.box.hostKey' '<that line>'",
+    );
+    expect(byKey["dockerHosts.box.hostKey"]).toContain("ssh-keyscan -t ed25519 box.example.invalid |");
   });
 
   it("refuses placeholders on Docker hosts and LLM endpoints too", () => {

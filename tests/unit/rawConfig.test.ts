@@ -1,6 +1,7 @@
 /** components/config/rawConfig.ts: from the engine's flat config to raw values, unknown keys, plain-text secrets. */
 import { readRawConfig } from "../../components/config/rawConfig";
 import { SECRET_TOP_LEVEL_KEYS } from "../../components/config/stack";
+import { suggestion } from "../../components/config/suggest";
 
 const secretKeys = new Set(["hermes-lxc:agentSecrets", "hermes-lxc:proxmoxPassword"]);
 const engine = (all: Record<string, string>, stackFile?: unknown) => ({
@@ -174,5 +175,25 @@ describe("readRawConfig", () => {
     });
     expect(problems).toEqual([]);
     expect(raw).toEqual({ lxcs: { a: {} } });
+  });
+});
+
+describe("suggestion: the closest allowed key, when close enough to be a typo", () => {
+  it.each([
+    // The closest wins, wherever it is in the list; on a tie, the first listed (the schema's order).
+    ["memroyMb", ["cores", "memory", "memoryMb"], "memoryMb"],
+    ["bnid", ["bind", "bond"], "bind"],
+    ["bnid", ["bond", "bind"], "bond"],
+    ["PORT", ["port", "bind"], "port"],
+  ])("%s among %j: %s", (key, allowed, expected) => {
+    expect(suggestion(key, allowed)).toBe(`; did you mean "${expected}"?`);
+  });
+
+  it("suggests nothing too far off (more than 2 edits, or than a third of a long key)", () => {
+    expect(suggestion("abcd", ["wxyz"])).toBe("");
+    expect(suggestion("xyz", [])).toBe("");
+    expect(suggestion("dockerHostz", ["dockerHosts"])).not.toBe("");
+    expect(suggestion("agentSecretsWXYZ", ["agentSecrets"])).not.toBe("");
+    expect(suggestion("agentSecretsVWXYZ", ["agentSecrets"])).toBe("");
   });
 });

@@ -72,6 +72,13 @@ describe("snapshots config", () => {
     ]);
   });
 
+  it("shows the accepted forms of a time of day by example", () => {
+    expect(scheduleProblem("monthly")).toBe(
+      "must be off, hourly, daily, weekly, or a time of day in systemd OnCalendar form: " +
+        "'03:30', '*-*-* 03:30', 'Mon,Thu 03:30' (24-hour HH:MM[:SS], weekdays Mon..Sun)",
+    );
+  });
+
   it.each([
     ["keep", 0, /^lxcs\.hermes\.snapshots\.keep: must be at least 1$/],
     ["keep", 1001, /^lxcs\.hermes\.snapshots\.keep: must be at most 1000$/],
