@@ -32,6 +32,24 @@ describe("gatewayContainerSpec", () => {
     );
     expect(on.envs.filter((e) => e.startsWith("HERMES_DASHBOARD"))).toEqual(DASHBOARD_ENV);
   });
+
+  it("sets HERMES_MANAGED (naming hermes-lxc) only for a managed agent, and labels the container with its agent", () => {
+    const managed = gatewayContainerSpec(
+      agentWith((a) => {
+        a.managed = true;
+      }),
+      LOG,
+    );
+    expect(managed.envs).toContain("HERMES_MANAGED=hermes-lxc");
+    expect(managed.labels).toEqual({ "hermes-lxc.agent": "hermes", "hermes-lxc.managed-by": "pulumi" });
+    const unmanaged = gatewayContainerSpec(
+      agentWith((a) => {
+        a.managed = false;
+      }),
+      LOG,
+    );
+    expect(unmanaged.envs.filter((e) => e.startsWith("HERMES_MANAGED"))).toEqual([]);
+  });
 });
 
 describe("dockerRunArgs", () => {

@@ -262,6 +262,15 @@ describe("file modes, where the program chooses them", () => {
     ]);
   });
 
+  it("config.yaml is merged into hermes' own by default and replaced whole with configMode replace", () => {
+    expect(filesOf(() => undefined)).toContainEqual(["config.yaml", 0o640, "merge-yaml"]);
+    expect(
+      filesOf((r) => {
+        r.agents.hermes.configMode = "replace";
+      }),
+    ).toContainEqual(["config.yaml", 0o640, "replace"]);
+  });
+
   it("auth.json stays 0600 when the stack insists on overwriting it", () => {
     expect(
       filesOf((r) => {
