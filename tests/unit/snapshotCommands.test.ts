@@ -3,8 +3,10 @@ import {
   DEFAULT_SNAPSHOT_PATHS,
   SnapshotPlacement,
   preChangeSnapshotCommand,
+  IMAGE_STATE_DIR,
   restoreCommand,
   snapshotCommand,
+  snapshotInstallEnv,
 } from "../../components/gateway/snapshotScripts";
 
 const P: SnapshotPlacement = {
@@ -41,5 +43,23 @@ describe("snapshot command lines", () => {
       expect(() => preChangeSnapshotCommand(P, bad)).toThrow(
         "the pre-change digest must be a sha256 hex digest",
       );
+  });
+});
+
+describe("the snapshot install's environment", () => {
+  it("names no VMID on a Docker host (restore then runs docker itself) and the LXC's on a node (restore uses pct exec)", () => {
+    expect(snapshotInstallEnv(P).VMID).toBe("");
+    expect(snapshotInstallEnv({ ...P, vmId: 101 }).VMID).toBe(101);
+  });
+
+  it("installs into Debian's places for a local administrator, its library in its own directory", () => {
+    expect(snapshotInstallEnv(P)).toMatchObject({
+      BIN_DIR: "/usr/local/sbin",
+      LIB_DIR: "/usr/local/lib/hermes-lxc",
+      CONF_DIR: "/etc/hermes-lxc/snapshots",
+      UNIT_DIR: "/etc/systemd/system",
+    });
+    // prune-gateway-images.sh's records live beside the other state hermes-lxc keeps on the host, never in /.
+    expect(IMAGE_STATE_DIR).toBe("/var/lib/hermes-lxc/images");
   });
 });
