@@ -688,6 +688,17 @@ describe("rules across the stack", () => {
     expect(problems).toContain("proxmox: is required when lxcs are configured (endpoint, nodes)");
   });
 
+  it("needs proxmox and its password for an LXC even when no agent runs on it yet", () => {
+    const problems = problemsOf((r) => {
+      delete r.proxmox;
+      delete r.proxmoxPassword;
+      r.dockerHosts = { box: { address: "10.1.10.50", hostKey: KEY } };
+      r.agents = { other: { dockerHost: "box" } };
+    });
+    expect(problems).toContain("proxmox: is required when lxcs are configured (endpoint, nodes)");
+    expect(problems.filter((p) => p.startsWith("proxmoxPassword:"))).toHaveLength(1);
+  });
+
   it("asks for proxmoxPassword only when there are LXCs to create", () => {
     const withoutPassword = (mutate: (r: Mutable) => void) =>
       problemsOf((r) => {
