@@ -3,7 +3,8 @@
  * offline node gets, and the HA manager's failback when a node returns.
  *
  *  - GET /cluster/resources (pve-manager PVE/API2/Cluster.pm:262-633 at 14a22df): `type` is one of vm, storage,
- *    node, sdn (:270-276; anything else is a 400 from the schema). A guest entry is extract_vm_stats
+ *    node, sdn (:270-276; anything else is a 400 from the schema). Guests come first, then nodes, then storages
+ *    (:553-656), each entry with a `node` field: a client must tell them apart by `type`. A guest entry is extract_vm_stats
  *    (PVE/API2Tools.pm:81-117): id `lxc/<vmid>`, vmid, node (from the cluster-wide vmlist, so the node that holds
  *    the config now), type `lxc`, status, name, uptime, the usage counters; `lock`/`tags` when set (:589-594);
  *    `hastate` from the manager's service status or, failing that, the HA resource config (:602-611). A node entry
@@ -62,6 +63,7 @@ export async function resources(
     const list = [...ctx.state.vmlist().entries()].sort(([a], [b]) => a - b);
     for (const [vmid, node] of list) out.push(await guestEntry(ctx, ha, vmid, node));
   }
+  if (!type || type === "node") out.push(...(listNodes(ctx) as Array<Record<string, unknown>>));
   if (!type || type === "storage") {
     for (const n of ctx.state.nodes) {
       for (const s of n.storages) {
@@ -78,7 +80,6 @@ export async function resources(
       }
     }
   }
-  if (!type || type === "node") out.push(...(listNodes(ctx) as Array<Record<string, unknown>>));
   return out;
 }
 

@@ -64,6 +64,12 @@ describe("GET /cluster/resources, an offline node, failback (PVE 8 groups)", () 
       }),
     ]);
     const all = await w.client.call("GET", "/cluster/resources");
+    // Cluster.pm's order (:553-656): guests, nodes, storages. A storage entry names its node too.
+    expect([...new Set(all.body.data.map((e: { type: string }) => e.type))]).toEqual([
+      "lxc",
+      "node",
+      "storage",
+    ]);
     expect(all.body.data.filter((e: { type: string }) => e.type === "node")).toEqual([
       expect.objectContaining({ id: "node/pve1", node: "pve1", status: "online" }),
       expect.objectContaining({ id: "node/pve2", node: "pve2", status: "online" }),
