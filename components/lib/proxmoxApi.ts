@@ -25,7 +25,8 @@ export interface ClusterGuest {
   node: string;
   /** `lxc` or `qemu`. */
   type: string;
-  status?: string;
+  /** `running`, `stopped`, ... or `unknown` while its node reports nothing (API2Tools.pm:81-117). */
+  status: string;
   /** HA service state (`started`, `fence`, `relocate`, ...) when the guest is an HA resource (Cluster.pm:602-611). */
   hastate?: string;
 }
@@ -67,16 +68,16 @@ export function goSystemRoots(env: NodeJS.ProcessEnv): string[] {
   }
   const dirs = env.SSL_CERT_DIR ? env.SSL_CERT_DIR.split(":") : ["/etc/ssl/certs", "/etc/pki/tls/certs"];
   for (const dir of dirs) {
-    let names: fs.Dirent[];
+    let names: string[];
     try {
-      names = fs.readdirSync(dir, { withFileTypes: true });
+      names = fs.readdirSync(dir);
     } catch {
       continue;
     }
-    for (const entry of names) {
-      // Go skips symlinks that point inside the same directory (the c_rehash hash links): readUniqueDirectoryEntries.
-      if (entry.isSymbolicLink() && !fs.readlinkSync(`${dir}/${entry.name}`).includes("/")) continue;
-      const text = readOrUndefined(`${dir}/${entry.name}`);
+    // Go skips the symlinks that point inside the same directory (c_rehash's hash links;
+    // readUniqueDirectoryEntries): here they are read and their certificates dropped as duplicates below, the same set.
+    for (const name of names) {
+      const text = readOrUndefined(`${dir}/${name}`);
       if (text !== undefined) pems.push(...certificates(text));
     }
   }
@@ -126,7 +127,19 @@ export async function readCluster(
   const res = await call("GET", "/cluster/resources", { Cookie: `PVEAuthCookie=${auth}` });
   if (res.status !== 200)
     throw new Error(`GET /cluster/resources at ${base} failed: HTTP ${res.status} ${res.reason}`);
-  const entries = (JSON.parse(res.body) as { data: Array<Record<string, string | number | undefined>> }).data;
+  return clusterView((JSON.parse(res.body) as { data: ResourceEntry[] }).data);
+}
+
+/** One entry of /cluster/resources, as the API sends it. */
+export type ResourceEntry = Record<string, string | number | undefined>;
+
+/**
+ * The guests and nodes of a /cluster/resources answer. Every entry there has a type; guests (`lxc`, `qemu`: VMIDs are
+ * cluster-wide, a VM holds one as a CT does) and nodes are kept, the rest (`storage`, `pool`, `sdn`, `network`,
+ * Cluster.pm:534-726) carry a `node` too and must not be taken for one. Guest and node entries always have a status
+ * (`unknown` until the node reports one: extract_vm_stats and extract_node_stats, API2Tools.pm:36-117).
+ */
+export function clusterView(entries: ResourceEntry[]): ClusterView {
   const view: ClusterView = { guests: [], nodes: {} };
   for (const e of entries) {
     if (e.type === "lxc" || e.type === "qemu") {
@@ -134,12 +147,24 @@ export async function readCluster(
         vmid: Number(e.vmid),
         node: String(e.node),
         type: String(e.type),
-        ...(e.status !== undefined ? { status: String(e.status) } : {}),
+        status: String(e.status),
         ...(e.hastate !== undefined ? { hastate: String(e.hastate) } : {}),
       });
-    } else if (e.type === "node") view.nodes[String(e.node)] = String(e.status ?? "unknown");
+    } else if (e.type === "node") view.nodes[String(e.node)] = String(e.status);
   }
   return view;
+}
+
+/**
+ * The error a failed request rejects with: ApiUnreachable when nothing answered (refused, no route, no such name,
+ * no answer in time), a plain Error otherwise (TLS verification above all: the provider refuses it too). The message
+ * names the endpoint and the cause.
+ */
+export function requestError(origin: string, e: NodeJS.ErrnoException): Error {
+  const text = e.code ? `${origin}: ${e.code} ${e.message}` : `${origin}: ${e.message}`;
+  // Nothing answered: refused, no route, no such name, no answer in time.
+  const unreachable = ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT"];
+  return unreachable.includes(String(e.code)) ? new ApiUnreachable(text) : new Error(text);
 }
 
 function request(
@@ -165,26 +190,13 @@ function request(
             body: Buffer.concat(chunks).toString("utf8"),
           }),
         );
-        res.on("error", reject);
+        res.on("error", (e: NodeJS.ErrnoException) => reject(requestError(url.origin, e)));
       },
     );
     req.setTimeout(timeoutMs, () =>
       req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
     );
-    req.on("error", (e: NodeJS.ErrnoException) => {
-      const unreachable = [
-        "ECONNREFUSED",
-        "EHOSTUNREACH",
-        "ENETUNREACH",
-        "ENOTFOUND",
-        "EAI_AGAIN",
-        "ETIMEDOUT",
-      ];
-      // The message names the endpoint and the cause; TLS failures stay errors (the provider refuses them too).
-      const text = `${url.origin}: ${e.code ?? ""} ${e.message}`.trim();
-      reject(unreachable.includes(e.code ?? "") ? new ApiUnreachable(text) : new Error(text));
-    });
-    if (body !== undefined) req.end(body);
-    else req.end();
+    req.on("error", (e: NodeJS.ErrnoException) => reject(requestError(url.origin, e)));
+    req.end(body);
   });
 }

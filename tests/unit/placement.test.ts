@@ -106,6 +106,27 @@ describe("reading the cluster as the provider would", () => {
     expect(String(e)).toMatch(/login as root@pam .* failed: HTTP 401/);
     expect(String(e)).not.toContain("not-the-password-d41d");
   });
+
+  test("an endpoint written without the trailing slash is the same API (the refusal names it with one)", async () => {
+    const bare = w.pve.url.replace(/\/$/, "");
+    expect((await readCluster({ ...login, endpoint: bare }, { env })).nodes).toEqual({
+      pve1: "online",
+      pve2: "online",
+    });
+    const e = await readCluster(
+      { ...login, endpoint: bare, password: "not-the-password-d41d" },
+      { env },
+    ).catch((x: unknown) => x);
+    expect(String(e)).toBe(`Error: login as root@pam at ${bare}/ failed: HTTP 401 authentication failure`);
+  });
+
+  test("proxmox.insecure: no CA needed, as the provider skips verification too", async () => {
+    const noCa = { SSL_CERT_FILE: env.SSL_CERT_FILE, SSL_CERT_DIR: path.join(w.tmp, "nothing") };
+    expect((await readCluster({ ...login, insecure: true }, { env: noCa })).nodes).toEqual({
+      pve1: "online",
+      pve2: "online",
+    });
+  });
 });
 
 describe("the placement check", () => {
@@ -172,7 +193,7 @@ describe("the placement check", () => {
 
   test("a VMID held by a VM is refused", () => {
     const view = {
-      guests: [{ vmid: 330, node: "pve2", type: "qemu" }],
+      guests: [{ vmid: 330, node: "pve2", type: "qemu", status: "running" }],
       nodes: { pve1: "online", pve2: "online" },
     };
     expect(placementProblems([agent], view).problems).toEqual([
@@ -183,7 +204,7 @@ describe("the placement check", () => {
 
 describe("the placement check's advice, from the cluster view alone", () => {
   const away = (hastate?: string, pve1 = "online") => ({
-    guests: [{ vmid: 331, node: "pve2", type: "lxc", ...(hastate ? { hastate } : {}) }],
+    guests: [{ vmid: 331, node: "pve2", type: "lxc", status: "running", ...(hastate ? { hastate } : {}) }],
     nodes: { pve1, pve2: "online" },
   });
 
@@ -211,7 +232,10 @@ describe("the placement check's advice, from the cluster view alone", () => {
   });
 
   it("an HA CT on its offline node with no HA state reported: the state shows as unknown, HA recovers it", () => {
-    const view = { guests: [{ vmid: 330, node: "pve1", type: "lxc" }], nodes: { pve1: "offline" } };
+    const view = {
+      guests: [{ vmid: 330, node: "pve1", type: "lxc", status: "unknown" }],
+      nodes: { pve1: "offline" },
+    };
     expect(placementProblems([agent], view).problems).toEqual([
       "lxcs.agent.node: node pve1 is offline and CT 330 is still assigned to it (HA state: unknown). The HA " +
         "manager fences the node and recovers ct:330 on another node (about 2-3 minutes); then this check names " +
@@ -255,7 +279,10 @@ describe("the placement check's advice, from the cluster view alone", () => {
   });
 
   it("a plain CT on its offline node: the whole refusal, bring the node back", () => {
-    const view = { guests: [{ vmid: 331, node: "pve1", type: "lxc" }], nodes: { pve1: "offline" } };
+    const view = {
+      guests: [{ vmid: 331, node: "pve1", type: "lxc", status: "unknown" }],
+      nodes: { pve1: "offline" },
+    };
     expect(placementProblems([plain], view).problems).toEqual([
       "lxcs.plain.node: node pve1 is offline and CT 331 is still assigned to it. Bring the node back. Meanwhile " +
         "neither pulumi up nor pulumi refresh can read it (the node answers 595).",
@@ -266,8 +293,8 @@ describe("the placement check's advice, from the cluster view alone", () => {
 describe("the placement check's messages, read through a given reader", () => {
   const view = {
     guests: [
-      { vmid: 330, node: "pve2", type: "lxc" },
-      { vmid: 331, node: "pve1", type: "qemu" },
+      { vmid: 330, node: "pve2", type: "lxc", status: "running" },
+      { vmid: 331, node: "pve1", type: "qemu", status: "running" },
     ],
     nodes: { pve1: "online", pve2: "online" },
   };
@@ -400,7 +427,7 @@ describe("the container's create hook", () => {
   it("counts only an LXC guest with that VMID on that node as the CT still running there", async () => {
     const read = clusterReader.read;
     const view = (type: string) => ({
-      guests: [{ vmid: 330, node: "pve1", type }],
+      guests: [{ vmid: 330, node: "pve1", type, status: "running" }],
       nodes: { pve1: "online" },
     });
     try {
