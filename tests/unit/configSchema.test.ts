@@ -975,6 +975,27 @@ describe("published ports on one machine", () => {
     expect(onBox(2222, 22)).toEqual([]);
   });
 
+  it("two Docker host entries at one address with two sshd ports: both ports are held, on every address", () => {
+    // The second entry's sshd is claimed although the machine already holds one (on 22): a port published on
+    // loopback clashes with it, as a listener on 0.0.0.0 takes the port on every address.
+    const problems = problemsOf((r) => {
+      r.dockerHosts = {
+        box: { address: "10.1.10.50", hostKey: KEY },
+        "box-alt": { address: "10.1.10.50", hostKey: KEY, port: 2222 },
+      };
+      r.agents.one = { dockerHost: "box" };
+      r.agents.two = {
+        dockerHost: "box-alt",
+        dashboard: { enabled: true, port: 2222, bind: "127.0.0.1", basicAuthUser: "a" },
+      };
+      r.agentSecrets.one = {};
+      r.agentSecrets.two = { dashboardPassword: "pw-two-long" };
+    });
+    expect(problems).toEqual([
+      "agents.two.dashboard.port: port 2222 is already taken on that machine by the sshd of dockerHosts.box-alt (its port)",
+    ]);
+  });
+
   it("do not clash on two specific addresses, and agents on one LXC share its sshd", () => {
     expect(twoAgents("127.0.0.1", "10.1.10.50")).toEqual([]);
     expect(
