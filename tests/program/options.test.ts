@@ -134,6 +134,22 @@ describe("resource options that follow the stack config", () => {
     expect(run.resources.find((r) => r.name === "hermes-ct")!.inputs.protection).toBe(false);
   });
 
+  it("a CT already on its node but not in the state: the container's create is bound to the hook that refuses it", async () => {
+    // What GET /cluster/resources shows when the state lost the CT (a plain refresh dropped it) but Proxmox runs it.
+    const cluster = {
+      guests: [{ vmid: 118, node: "gihyeon", type: "lxc", status: "running" }],
+      nodes: { gihyeon: "online" },
+    };
+    const run = await runProgram(homelabWithSecrets(), { cluster });
+    const { hooks, ...rest } = optionsOf(run, "hermes-ct") as {
+      hooks?: Record<string, Array<{ name: string }>>;
+    };
+    expect(Object.keys(hooks ?? {})).toEqual(["beforeCreate"]);
+    expect(hooks!.beforeCreate.map((h) => h.name)).toEqual(["hermes-ct-exists"]);
+    // The hook is the only difference: every other option is the homelab table's.
+    expect(rest).toEqual(HOMELAB["hermes-ct"]);
+  });
+
   it("an existing template: no download, the container waits on the host directories alone", async () => {
     const raw = homelabWithSecrets() as Mutable;
     raw.lxcs.hermes.template = { fileId: "local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst" };
