@@ -164,20 +164,16 @@ export async function runProgram(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const placement = require("../../components/placement") as typeof import("../../components/placement");
   placement.clusterReader.read = () => Promise.resolve(options.cluster ?? { guests: [], nodes: {} });
-  // A real resource hook registers with the engine's callback server, which mocks do not have (its registration never
-  // settles). For a CT already on its node (the one case adoptionHook makes a hook: tests/unit/placement.test.ts) the
-  // program gets a hook that counts as registered, as the SDK's own StubResourceHook does: the options a stack
-  // transformation records then show where the program binds it.
-  jest.spyOn(placement, "adoptionHook").mockImplementation((lxc, live) =>
-    live?.onConfiguredNode
-      ? ({
-          __pulumiResourceHook: true,
-          name: `${lxc.name}-ct-exists`,
-          callback: () => undefined,
-          __registered: Promise.resolve(),
-        } as unknown as import("@pulumi/pulumi").ResourceHook)
-      : undefined,
-  );
+  // The program's own adoption hook (placement.ts makes one for a CT already on its node), whose registration the
+  // mock monitor refuses (it has no registerResourceHook): marked registered, as the SDK's StubResourceHook is, so the
+  // options a stack transformation records show where the program binds it.
+  const makeHook = placement.adoptionHook;
+  jest.spyOn(placement, "adoptionHook").mockImplementation((...args) => {
+    const hook = makeHook(...args) as unknown as { __registered: Promise<void> } | undefined;
+    hook?.__registered.catch(() => undefined);
+    if (hook) hook.__registered = Promise.resolve();
+    return hook as unknown as ReturnType<typeof makeHook>;
+  });
   const key = clientKey();
   cachedKnownHostsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "hermes-lxc-kh-"));
   const knownHostsDir = cachedKnownHostsDir;
